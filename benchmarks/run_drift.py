@@ -1,0 +1,393 @@
+"""Data-quality drift benchmark: modelmon side by side with its peers and a numpy floor.
+
+    .venv/bin/python benchmarks/run_drift.py                        # 100k and 1M rows, 3 repeats
+    .venv/bin/python benchmarks/run_drift.py --sizes 10000000       # 10M: slow peers skipped
+    .venv/bin/python benchmarks/run_drift.py --sizes 100000 --repeat 1 --tools numpy_floor scipy
+
+Generates the data if missing (benchmarks/generate.py), runs every tool as its own process(es)
+``--repeat`` times (interleaved, so VM drift hits every tool alike), measures wall time and
+peak RSS of each whole process from here (os.wait4), scores the flagged columns against
+truth.json, writes benchmarks/results/drift-<date>.json and prints a markdown table.
+
+Peers run from their own venvs (benchmarks/setup_peers.sh). modelmon runs as two processes,
+as a user would: ``modelmon data-quality baseline`` then ``modelmon data-quality check``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from generate import generate
+
+HERE = Path(__file__).resolve().parent
+VENVS = HERE / ".venvs"
+RESULTS = HERE / "results"
+LOGS = HERE / "data" / "logs"
+
+# tool -> venv holding it (under benchmarks/.venvs)
+PEERS = {
+    "numpy_floor": "numpy",
+    "scipy": "numpy",
+    "nannyml": "nannyml",
+    "alibi_detect": "alibi_detect",
+    "evidently": "evidently",
+    "whylogs": "whylogs",
+}
+TOOLS = ["modelmon", *PEERS]
+SLOW = {"evidently", "whylogs", "alibi_detect"}  # skipped above --slow-max-rows
+PACKAGES = {
+    "nannyml": "nannyml",
+    "alibi_detect": "alibi-detect",
+    "evidently": "evidently",
+    "whylogs": "whylogs",
+    "scipy": "scipy",
+    "numpy_floor": "numpy",
+}
+TELEMETRY_OFF = {
+    "DO_NOT_TRACK": "1",  # evidently
+    "ITERATIVE_DO_NOT_TRACK": "1",  # iterative_telemetry, used by evidently
+    "NML_DISABLE_USAGE_LOGGING": "1",  # nannyml
+    "WHYLOGS_NO_ANALYTICS": "True",  # whylogs
+}
+
+
+@dataclass
+class Proc:
+    """One finished child process."""
+
+    wall_s: float
+    peak_rss_mb: float
+    exit_code: int
+    stdout: str
+
+
+def run_process(cmd: list[str], log: Path, timeout: float) -> Proc:
+    """Run ``cmd``, stdout kept, stderr to ``log``; wall time and peak RSS from os.wait4."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **TELEMETRY_OFF}
+    out_path = log.with_suffix(".out")
+    with out_path.open("w") as out, log.open("w") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, start_new_session=True)
+
+        def kill() -> None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+
+        timer = threading.Timer(timeout, kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+        wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)  # keep Popen from waiting again
+    return Proc(wall, usage.ru_maxrss / 1024, proc.returncode, out_path.read_text())
+
+
+def last_json_line(text: str) -> dict[str, Any]:
+    for line in reversed(text.strip().splitlines()):
+        if line.startswith("{"):
+            result: dict[str, Any] = json.loads(line)
+            return result
+    raise ValueError("no JSON result line")
+
+
+def run_peer(tool: str, data: Path, log: Path, timeout: float) -> dict[str, Any]:
+    python = VENVS / PEERS[tool] / "bin" / "python"
+    if not python.exists():
+        return {"skipped": f"no venv {python.parent.parent}: run benchmarks/setup_peers.sh"}
+    script = HERE / "peers" / f"peer_{tool}.py"
+    cmd = [
+        str(python),
+        str(script),
+        "--reference",
+        str(data / "reference.parquet"),
+        "--current",
+        str(data / "current.parquet"),
+    ]
+    p = run_process(cmd, log, timeout)
+    if p.exit_code != 0:
+        return {"error": f"exit {p.exit_code}, see {log}", "wall_s": p.wall_s}
+    result = last_json_line(p.stdout)
+    result["self_peak_rss_mb"] = result.pop("peak_rss_mb")
+    return {**result, "wall_s": p.wall_s, "peak_rss_mb": p.peak_rss_mb}
+
+
+def modelmon_missing(exe: str) -> str | None:
+    """Why ``exe data-quality`` cannot run, or None when it can."""
+    if not Path(exe).exists():
+        return f"modelmon command not found ({exe})"
+    probe = subprocess.run(
+        [exe, "data-quality", "--help"], capture_output=True, text=True, timeout=120
+    )
+    if probe.returncode != 0:
+        last = (probe.stderr.strip().splitlines() or ["no output"])[-1]
+        return f"`modelmon data-quality --help` failed: {last}"
+    return None
+
+
+def run_modelmon(exe: str, data: Path, log: Path, timeout: float) -> dict[str, Any]:
+    work = data / "modelmon-out"
+    shutil.rmtree(work, ignore_errors=True)
+    base_log, check_log = (log.with_name(f"{log.stem}-{s}.log") for s in ("baseline", "check"))
+    base = run_process(
+        [
+            exe,
+            "data-quality",
+            "baseline",
+            "--dataset",
+            str(data / "reference.parquet"),
+            "--output",
+            str(work / "baseline"),
+        ],
+        base_log,
+        timeout,
+    )
+    if base.exit_code != 0:
+        return {"error": f"baseline exit {base.exit_code}, see {base_log}", "wall_s": base.wall_s}
+    check = run_process(
+        [
+            exe,
+            "data-quality",
+            "check",
+            "--dataset",
+            str(data / "current.parquet"),
+            "--baseline",
+            str(work / "baseline"),
+            "--output",
+            str(work / "report"),
+        ],
+        check_log,
+        timeout,
+    )
+    if check.exit_code not in (0, 1):  # 1 = violations found, expected here
+        return {"error": f"check exit {check.exit_code}, see {check_log}", "wall_s": check.wall_s}
+    report_path = work / "report" / "constraint_violations.json"
+    report = json.loads(report_path.read_text()) if report_path.exists() else {}
+    violations = report.get("violations", []) if isinstance(report, dict) else report
+    flagged = sorted(
+        {
+            v["feature_name"]
+            for v in violations
+            if v.get("constraint_check_type") == "baseline_drift_check"
+        }
+    )
+    return {
+        "tool": "modelmon",
+        "flagged": flagged,
+        "baseline_s": base.wall_s,
+        "check_s": check.wall_s,
+        "check_exit": check.exit_code,
+        "wall_s": base.wall_s + check.wall_s,
+        "peak_rss_mb": max(base.peak_rss_mb, check.peak_rss_mb),
+    }
+
+
+def summarize(
+    tool: str, rows: int, runs: list[dict[str, Any]], truth: dict[str, Any]
+) -> dict[str, Any]:
+    ok = [r for r in runs if "wall_s" in r and "error" not in r]
+    summary: dict[str, Any] = {"tool": tool, "rows": rows, "runs": runs}
+    if not ok:
+        summary["status"] = next((r.get("skipped") or r.get("error") for r in runs), "no runs")
+        return summary
+    drifted = set(truth["drifted"])
+    flagged_sets = [set(r["flagged"]) for r in ok]
+    flagged = flagged_sets[0]
+
+    def span(key: str) -> list[float] | None:
+        values = [r[key] for r in ok if key in r]
+        return [round(min(values), 3), round(max(values), 3)] if values else None
+
+    summary.update(
+        {
+            "status": "ok",
+            "wall_s": span("wall_s"),
+            "compute_s": span("total_s"),  # load + drift, as timed inside the peer script
+            "peak_rss_mb": round(max(r["peak_rss_mb"] for r in ok), 1),
+            "flagged_drifted": sorted(flagged & drifted),
+            "missed_drifted": sorted(drifted - flagged),
+            "flagged_undrifted": sorted(flagged - drifted),
+            "verdicts_stable": all(s == flagged for s in flagged_sets),
+            "per_column": ok[0].get("per_column"),
+        }
+    )
+    for r in runs:
+        r.pop("per_column", None)
+    return summary
+
+
+def fmt_span(span: list[float] | None) -> str:
+    if not span:
+        return "–"
+    return f"{span[0]:.2f}" if span[0] == span[1] else f"{span[0]:.2f}–{span[1]:.2f}"
+
+
+def markdown(results: list[dict[str, Any]], truth_counts: dict[int, tuple[int, int]]) -> str:
+    lines = [
+        "| tool | rows | whole process s (min–max) | load+drift s | peak RSS MB "
+        "| × floor | drifted flagged | undrifted flagged |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    floors = {
+        r["rows"]: r["wall_s"][0]
+        for r in results
+        if r["tool"] == "numpy_floor" and r.get("status") == "ok"
+    }
+    for r in results:
+        rows = f"{r['rows']:,}"
+        if r.get("status") != "ok":
+            lines.append(f"| {r['tool']} | {rows} | {r.get('status')} | | | | | |")
+            continue
+        n_drift, n_undrift = truth_counts[r["rows"]]
+        floor = floors.get(r["rows"])
+        ratio = f"{r['wall_s'][0] / floor:.1f}" if floor else "–"
+        undrifted = len(r["flagged_undrifted"])
+        undrifted_s = f"{undrifted}/{n_undrift}"
+        if r["tool"] == "numpy_floor":
+            drifted_s, undrifted_s = "n/a", "n/a"
+        else:
+            drifted_s = f"{len(r['flagged_drifted'])}/{n_drift}"
+            if 0 < undrifted <= 4:
+                undrifted_s += " (" + ", ".join(r["flagged_undrifted"]) + ")"
+            if not r["verdicts_stable"]:
+                undrifted_s += " (varies by run)"
+        lines.append(
+            f"| {r['tool']} | {rows} | {fmt_span(r['wall_s'])} | {fmt_span(r['compute_s'])} "
+            f"| {r['peak_rss_mb']:,.0f} | {ratio} | {drifted_s} | {undrifted_s} |"
+        )
+    return "\n".join(lines)
+
+
+def machine() -> dict[str, Any]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    commit = subprocess.run(
+        ["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "mem_gib": round(mem_kb / 2**20, 1),
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        "git_commit": commit,
+    }
+
+
+def versions() -> dict[str, str]:
+    found = {}
+    for tool, pkg in PACKAGES.items():
+        freeze = VENVS / PEERS[tool] / ".installed"
+        if freeze.exists():
+            for line in freeze.read_text().splitlines():
+                if line.lower().startswith(pkg + "=="):
+                    found[tool] = line.split("==", 1)[1]
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--tools", nargs="+", choices=TOOLS, default=TOOLS)
+    parser.add_argument(
+        "--slow-max-rows",
+        type=int,
+        default=1_000_000,
+        help=f"skip {', '.join(sorted(SLOW))} above this many rows",
+    )
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds per process")
+    parser.add_argument(
+        "--modelmon",
+        default=shutil.which("modelmon") or str(HERE.parent / ".venv" / "bin" / "modelmon"),
+    )
+    parser.add_argument(
+        "--out", type=Path, default=RESULTS / f"drift-{dt.date.today().isoformat()}.json"
+    )
+    args = parser.parse_args()
+    modelmon_skip = modelmon_missing(args.modelmon) if "modelmon" in args.tools else None
+    if modelmon_skip:
+        print(f"skipping modelmon: {modelmon_skip}", file=sys.stderr)
+
+    started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    results: list[dict[str, Any]] = []
+    truth_counts: dict[int, tuple[int, int]] = {}
+    for rows in args.sizes:
+        data = generate(rows)
+        truth = json.loads((data / "truth.json").read_text())
+        truth_counts[rows] = (len(truth["drifted"]), len(truth["undrifted"]))
+        tools = [t for t in args.tools if rows <= args.slow_max_rows or t not in SLOW]
+        runs: dict[str, list[dict[str, Any]]] = {t: [] for t in tools}
+        for rep in range(args.repeat):
+            for tool in tools:
+                if runs[tool] and runs[tool][-1].get("skipped"):
+                    continue  # no point repeating a skip
+                log = LOGS / str(rows) / f"{tool}-{rep}.log"
+                print(
+                    f"[{rows:,} rows, run {rep + 1}/{args.repeat}] {tool} ...",
+                    end=" ",
+                    flush=True,
+                    file=sys.stderr,
+                )
+                if tool == "modelmon" and modelmon_skip:
+                    r = {"skipped": modelmon_skip}
+                elif tool == "modelmon":
+                    r = run_modelmon(args.modelmon, data, log, args.timeout)
+                else:
+                    r = run_peer(tool, data, log, args.timeout)
+                runs[tool].append(r)
+                note = r.get("skipped") or r.get("error")
+                print(
+                    note or f"{r['wall_s']:.2f} s, {r['peak_rss_mb']:,.0f} MB",
+                    file=sys.stderr,
+                    flush=True,
+                )
+        results += [summarize(t, rows, runs[t], truth) for t in tools]
+        write(args.out, started, args, results)
+    print(markdown(results, truth_counts))
+    print(f"\nwritten {args.out}", file=sys.stderr)
+
+
+def write(
+    path: Path, started: str, args: argparse.Namespace, results: list[dict[str, Any]]
+) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {
+        "benchmark": "data-quality drift",
+        "started": started,
+        "machine": machine(),
+        "versions": versions(),
+        "repeat": args.repeat,
+        "sizes": args.sizes,
+        "results": results,
+    }
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(doc, indent=1) + "\n")
+    tmp.replace(path)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""The local engine: stream a dataset in record batches and profile it on this machine's cores.
+
+Memory is bounded by the batch size (the reader streams) plus the sketches. Columns of one batch are
+profiled in parallel threads: numpy's sort and Arrow's kernels release the GIL, so two cores pay.
+The next batch is decoded in the background while the current one is profiled.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pyarrow as pa
+
+from modelmon.formats.datasets import Dataset
+from modelmon.stats.profile import DatasetProfile
+
+__all__ = ["default_workers", "profile_dataset"]
+
+_DONE = object()
+
+
+def default_workers() -> int:
+    """Threads to profile with: the cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not every platform has sched_getaffinity
+        return max(1, os.cpu_count() or 1)
+
+
+def profile_dataset(dataset: Dataset, *, workers: int | None = None) -> DatasetProfile:
+    """Profile every column of ``dataset``; the result is mergeable with other profiles."""
+    workers = workers or default_workers()
+    profile = DatasetProfile.empty(dataset.schema.names)
+    batches = _prefetch(dataset.batches())
+    if workers == 1:
+        for batch in batches:
+            profile.update(batch)
+        return profile
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="modelmon-profile") as pool:
+        for batch in batches:
+            offset = profile.row_count
+            columns = [profile.column(name) for name in batch.schema.names]
+            jobs = [
+                pool.submit(column.update, array, offset)
+                for column, array in zip(columns, batch.columns, strict=True)
+            ]
+            for job in jobs:
+                job.result()
+            profile.row_count += batch.num_rows
+    return profile
+
+
+def _prefetch(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Read one batch ahead in a thread, so decoding overlaps profiling."""
+    slot: queue.Queue[object] = queue.Queue(maxsize=1)
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                slot.put(batch)
+        except BaseException as error:  # re-raised in the consumer, where the caller can see it
+            slot.put(error)
+            return
+        slot.put(_DONE)
+
+    reader = threading.Thread(target=produce, name="modelmon-read", daemon=True)
+    reader.start()
+    while True:
+        item = slot.get()
+        if item is _DONE:
+            break
+        if isinstance(item, BaseException):
+            raise item
+        assert isinstance(item, pa.RecordBatch)
+        yield item
+    reader.join()

@@ -1,0 +1,181 @@
+"""Per-feature drift between a baseline and a current window, with the verdict and its rule.
+
+SageMaker's verdict (``baseline_drift_check``) uses one distance: L-infinity between the CDFs for
+numeric features (Simple, or Robust = sample-size corrected) and, for String features, L-infinity
+between category frequencies or a chi-squared test. The report adds the distances other tools use
+(PSI, Jensen-Shannon, Hellinger, normalised Wasserstein, KS p-value) so a user can compare, but the
+verdict always names the one rule that produced it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from modelmon.formats import sagemaker as sm
+from modelmon.monitors.data_quality.summaries import Distribution
+from modelmon.stats import distances as d
+
+__all__ = ["DEFAULT_BINS", "FeatureDrift", "feature_drift"]
+
+# Decile bins of the baseline: the usual PSI convention, and stable at small windows.
+DEFAULT_BINS = 10
+
+
+@dataclass(frozen=True)
+class FeatureDrift:
+    """Drift of one feature: every distance, the verdict and the rule that produced it.
+
+    ``drift`` is None when the feature was not evaluated; ``reason`` then says why.
+    """
+
+    name: str
+    kind: Literal["numeric", "categorical"]
+    baseline_count: int
+    current_count: int
+    metrics: dict[str, float] = field(default_factory=dict)
+    method: str = ""
+    statistic: float = math.nan
+    threshold: float = math.nan
+    drift: bool | None = None
+    rule: str = ""
+    reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "baseline_count": self.baseline_count,
+            "current_count": self.current_count,
+            "metrics": {k: _finite(v) for k, v in self.metrics.items()},
+            "method": self.method,
+            "statistic": _finite(self.statistic),
+            "threshold": _finite(self.threshold),
+            "drift": self.drift,
+            "rule": self.rule,
+            "reason": self.reason,
+        }
+
+
+def feature_drift(
+    name: str,
+    inferred_type: str,
+    baseline: Distribution,
+    current: Distribution,
+    config: sm.DistributionConstraints,
+) -> FeatureDrift:
+    """Compare ``current`` with ``baseline`` under a feature's distribution constraints."""
+    if inferred_type in ("Integral", "Fractional"):
+        return _numeric(name, baseline, current, config)
+    return _categorical(name, baseline, current, config)
+
+
+def _numeric(
+    name: str, baseline: Distribution, current: Distribution, config: sm.DistributionConstraints
+) -> FeatureDrift:
+    n, m = baseline.numeric_count, current.numeric_count
+    result = FeatureDrift(name, "numeric", n, m, threshold=config.comparison_threshold)
+    if n == 0 or baseline.values.size == 0:
+        return _skip(result, "the baseline has no numeric values for this feature")
+    if m == 0:
+        return _skip(result, "the current data has no numeric values for this feature")
+    a, aw, b, bw = baseline.values, baseline.weights, current.values, current.weights
+    simple = d.linf_distance(a, aw, b, bw)
+    robust = d.linf_robust(simple, n, m)
+    edges = d.quantile_bin_edges(a, aw, DEFAULT_BINS)
+    p, q = d.bin_probabilities(a, aw, edges), d.bin_probabilities(b, bw, edges)
+    metrics = {
+        "linf_simple": simple,
+        "linf_robust": robust,
+        "ks_pvalue": d.ks_pvalue(simple, n, m),
+        "psi": d.psi(p, q),
+        "jensen_shannon": d.jensen_shannon_distance(p, q),
+        "hellinger": d.hellinger_distance(p, q),
+        "wasserstein_normed": d.normalized_wasserstein(a, aw, b, bw),
+    }
+    statistic = robust if config.comparison_method == "Robust" else simple
+    method = f"{config.comparison_method} L-infinity"
+    return _verdict(result, metrics, method, statistic, config.comparison_threshold)
+
+
+def _categorical(
+    name: str, baseline: Distribution, current: Distribution, config: sm.DistributionConstraints
+) -> FeatureDrift:
+    n, m = round(baseline.category_count), round(current.category_count)
+    threshold = config.effective_categorical_threshold
+    result = FeatureDrift(name, "categorical", n, m, threshold=threshold)
+    if n == 0:
+        return _skip(result, "the baseline has no category counts for this feature")
+    if m == 0:
+        return _skip(result, "the current data has no text values for this feature")
+    simple = d.categorical_linf(baseline.categories, current.categories)
+    robust = d.linf_robust(simple, n, m)
+    _, p, q = d.category_probabilities(baseline.categories, current.categories)
+    metrics = {
+        "linf_simple": simple,
+        "linf_robust": robust,
+        "psi": d.psi(p, q),
+        "jensen_shannon": d.jensen_shannon_distance(p, q),
+    }
+    chi = d.categorical_chi_squared(baseline.categories, current.categories)
+    if chi is not None:
+        metrics["chi_squared"] = chi.statistic
+        metrics["chi_squared_pvalue"] = chi.pvalue
+    if config.categorical_drift_method == "ChiSquared":
+        if chi is None:
+            return _skip(
+                FeatureDrift(name, "categorical", n, m, metrics, "ChiSquared", threshold=threshold),
+                "too few categories for a chi-squared test after grouping rare ones",
+            )
+        drift = chi.pvalue < threshold
+        rule = (
+            f"ChiSquared p-value {chi.pvalue:.6g} {'<' if drift else '>='} threshold {threshold:g}"
+        )
+        return FeatureDrift(
+            name, "categorical", n, m, metrics, "ChiSquared", chi.pvalue, threshold, drift, rule
+        )
+    statistic = robust if config.comparison_method == "Robust" else simple
+    method = f"{config.comparison_method} L-infinity"
+    return _verdict(result, metrics, method, statistic, threshold)
+
+
+def _verdict(
+    result: FeatureDrift,
+    metrics: dict[str, float],
+    method: str,
+    statistic: float,
+    limit: float,
+) -> FeatureDrift:
+    drift = statistic > limit
+    rule = f"{method} {statistic:.6g} {'>' if drift else '<='} threshold {limit:g}"
+    return FeatureDrift(
+        result.name,
+        result.kind,
+        result.baseline_count,
+        result.current_count,
+        metrics,
+        method,
+        statistic,
+        limit,
+        drift,
+        rule,
+    )
+
+
+def _skip(result: FeatureDrift, reason: str) -> FeatureDrift:
+    return FeatureDrift(
+        result.name,
+        result.kind,
+        result.baseline_count,
+        result.current_count,
+        result.metrics,
+        result.method,
+        threshold=result.threshold,
+        rule="not evaluated",
+        reason=reason,
+    )
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
