@@ -3,8 +3,6 @@
 The public API is exactly ``__all__``; everything else is internal and may change.
 """
 
-from __future__ import annotations
-
 from modelmon.api import profile
 from modelmon.errors import (
     BaselineFormatError,

@@ -200,6 +200,8 @@ def test_a_side_may_be_missing() -> None:
     ("inputs", "outputs", "fragment"),
     [
         (side("1\n2\n3"), side("0.1\n0.2"), "expected one output row per input row (3)"),
+        (side("1,2\n3"), side("0\n1"), "found 1 and 2 values"),
+        (json_side([[1, 2], [3]]), side("0\n1"), "different numbers of values"),
         (json_side({"a": {"b": 1}}), side("1"), None),
         (json_side([[1, [2]]]), side("1"), "cannot lay out as rows"),
         (json_side([]), side("1"), "cannot lay out as rows"),
@@ -265,7 +267,7 @@ def test_capture_to_table_rejects_records_whose_width_changes() -> None:
     ]
     with pytest.raises(DatasetError, match=r"c\.jsonl, line 2") as caught:
         capture_to_table(records, path="c.jsonl")
-    assert "expected 1 output + 3 input values (as on line 1)" in str(caught.value)
+    assert "expected 1 output + 3 input values (as on line 1 of c.jsonl)" in str(caught.value)
     assert "found 1 output + 2 input values" in str(caught.value)
 
 

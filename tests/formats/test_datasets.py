@@ -7,6 +7,7 @@ import base64
 import gzip
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -409,6 +410,12 @@ def test_empty_and_header_only_csv(tmp_path: Path, text: str, problem: str) -> N
     assert str(error_of(path)) == f"{path}: {problem}"
 
 
+def test_corrupt_gzip(tmp_path: Path) -> None:
+    data = gzip.compress(b"a,b\n" + "".join(f"{i},{i * 7}\n" for i in range(20_000)).encode())
+    path = write(tmp_path / "t.csv.gz", data[: len(data) // 2])
+    assert str(error_of(path)) == f"{path}: cannot read the file (Truncated compressed stream)"
+
+
 def test_duplicate_header_names(tmp_path: Path) -> None:
     path = write(tmp_path / "t.csv", "a,b,a\n1,2,3\n")
     assert str(error_of(path, csv_header=True)) == (
@@ -541,18 +548,29 @@ def test_jsonl_mixed_types_become_text(tmp_path: Path) -> None:
     assert rows(dataset) == [{"a": "1", "b": "true", "c": 2.0}, {"a": "x", "b": "1", "c": 1e20}]
 
 
-def test_jsonl_types_are_unified_across_blocks(tmp_path: Path) -> None:
-    # Two 4 MiB blocks: the first all ints, the second ends with text.
-    line = '{"a": 1, "pad": "' + "p" * 100 + '"}\n'
-    body = line * 70_000
-    path = write(tmp_path / "t.jsonl", body + '{"a": "late", "pad": ""}\n')
-    dataset = open_dataset(path, batch_rows=30_000)
-    assert types(dataset) == {"a": "string", "pad": "string"}
+def test_jsonl_types_are_unified_across_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(datasets, "_JSON_BLOCK", 1000)
+    body = "".join(f'{{"a": {i}, "b": {i}}}\n' for i in range(1000))
+    path = write(tmp_path / "t.jsonl", body + '{"a": "late", "b": 0.5}\n')
+    dataset = open_dataset(path, batch_rows=300)
+    assert types(dataset) == {"a": "string", "b": "double"}
     batches = list(dataset.batches())
-    assert all(batch.schema == dataset.schema for batch in batches)
-    assert batches[0].column("a")[0].as_py() == "1"
-    assert batches[-1].to_pylist()[-1] == {"a": "late", "pad": ""}
-    assert sum(batch.num_rows for batch in batches) == dataset.num_rows == 70_001
+    assert len(batches) > 20
+    assert all(batch.schema == dataset.schema and batch.num_rows <= 300 for batch in batches)
+    assert batches[0].to_pylist()[1] == {"a": "1", "b": 1.0}
+    assert batches[-1].to_pylist()[-1] == {"a": "late", "b": 0.5}
+    assert sum(batch.num_rows for batch in batches) == dataset.num_rows == 1001
+
+
+def test_jsonl_lines_too_long(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(datasets, "_JSON_BLOCK", 10)
+    monkeypatch.setattr(datasets, "_JSON_LINE_MAX", 100)
+    path = write(tmp_path / "t.jsonl", '{"a": 1}\n{"a": "' + "x" * 200 + '"}\n')
+    error = error_of(path)
+    assert error.line == 2
+    assert "the line is longer than" in str(error)
 
 
 def test_jsonl_key_that_is_both_object_and_value(tmp_path: Path) -> None:
@@ -580,6 +598,36 @@ def test_jsonl_bad_lines_are_named(tmp_path: Path, text: str, line: int, fragmen
     error = error_of(path)
     assert (error.path, error.line) == (str(path), line)
     assert fragment in str(error)
+
+
+def test_jsonl_lone_surrogate_escape(tmp_path: Path) -> None:
+    path = write(tmp_path / "t.jsonl", '{"a": "x"}\n{"a": "\\ud800"}\n')
+    error = error_of(path)
+    assert error.line == 2
+    assert "lone surrogate escape" in str(error)
+
+
+def test_well_formed_jsonl_is_parsed_by_arrow_on_both_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = [
+        {"a": i, "b": {"c": i / 2, "d": None}, "t": "2020-01-01", "e": None} for i in range(50)
+    ]
+    path = write(tmp_path / "t.jsonl", "".join(json.dumps(line) + "\n" for line in lines))
+
+    def python_reader(*args: Any) -> None:
+        raise AssertionError("the slow reader was used")
+
+    monkeypatch.setattr(datasets, "_python_json", python_reader)
+    dataset = open_dataset(path)
+    assert types(dataset) == {
+        "a": "int64",
+        "b.c": "double",
+        "b.d": "null",
+        "t": "string",
+        "e": "null",
+    }
+    assert rows(dataset)[3] == {"a": 3, "b.c": 1.5, "b.d": None, "t": "2020-01-01", "e": None}
 
 
 def test_jsonl_non_utf8(tmp_path: Path) -> None:
@@ -682,7 +730,8 @@ def test_capture_width_change_names_the_line(tmp_path: Path) -> None:
     path = write(tmp_path / "c.jsonl", capture_line("1,2", "0") + "\n" + capture_line("1", "0"))
     assert str(error_of(path)) == (
         f"{path}, line 3: the record has a different number of values than the records before "
-        "it (expected 1 output + 2 input values (as on line 1); found 1 output + 1 input values)"
+        f"it (expected 1 output + 2 input values (as on line 1 of {path}); "
+        "found 1 output + 1 input values)"
     )
 
 
@@ -775,9 +824,9 @@ def test_jsonl_round_trip(
 # -- memory --------------------------------------------------------------------------------------
 
 
-@pytest.fixture
+@contextmanager
 def arrow_peak() -> Iterator[Any]:
-    """A fresh Arrow memory pool as the default, whose ``max_memory`` is the peak of the test."""
+    """A fresh Arrow memory pool as the default: its ``max_memory`` is the peak inside the block."""
     default = pa.default_memory_pool()
     pool = pa.proxy_memory_pool(default)
     pa.set_memory_pool(pool)
@@ -787,45 +836,34 @@ def arrow_peak() -> Iterator[Any]:
         pa.set_memory_pool(default)
 
 
-def _grow(path: Path, chunk: bytes, size: int) -> int:
-    with path.open("ab") as out:
-        while path.stat().st_size < size:
-            out.write(chunk)
-    return path.stat().st_size
-
-
 @pytest.mark.slow
-def test_large_csv_streams_in_bounded_memory(tmp_path: Path, arrow_peak: Any) -> None:
+def test_large_csv_streams_in_bounded_memory(tmp_path: Path) -> None:
     path = write(tmp_path / "big.csv", "id,score,label\n")
     chunk = "".join(f"{i},{i / 7:.6f},c{i % 5}\n" for i in range(50_000)).encode()
-    size = _grow(path, chunk, 200_000_000)
-    dataset = open_dataset(path, batch_rows=100_000)
-    total = sum(batch.num_rows for batch in dataset.batches())
-    assert total == dataset.num_rows > 7_000_000
-    assert arrow_peak.max_memory() < size / 4
+    with path.open("ab") as out:
+        while out.tell() < 200_000_000:
+            out.write(chunk)
+    with arrow_peak() as pool:
+        dataset = open_dataset(path, batch_rows=100_000)
+        sizes = [batch.num_rows for batch in dataset.batches()]
+    assert max(sizes) <= 100_000  # Arrow's 1 MiB blocks: about 50,000 rows each here
+    assert sum(sizes) == dataset.num_rows == 9_700_000
+    assert pool.max_memory() < 20_000_000  # a tenth of the file
 
 
 @pytest.mark.slow
 def test_large_parquet_streams_in_bounded_memory(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     table = pa.table({"id": np.arange(500_000), "score": rng.random(500_000)})
-    parquet = tmp_path / "big.parquet"
-    with pq.ParquetWriter(
-        parquet, table.schema, compression="none", use_dictionary=False
-    ) as writer:
+    path = tmp_path / "big.parquet"
+    with pq.ParquetWriter(path, table.schema, compression="none", use_dictionary=False) as writer:
         for _ in range(25):
             writer.write_table(table, row_group_size=250_000)
     del table
-    size = (tmp_path / "big.parquet").stat().st_size
-    default = pa.default_memory_pool()
-    pool = pa.proxy_memory_pool(default)
-    pa.set_memory_pool(pool)
-    try:
-        dataset = open_dataset(tmp_path / "big.parquet", batch_rows=100_000)
+    assert path.stat().st_size > 200_000_000
+    with arrow_peak() as pool:
+        dataset = open_dataset(path, batch_rows=100_000)
         sizes = [batch.num_rows for batch in dataset.batches()]
-    finally:
-        pa.set_memory_pool(default)
-    assert size > 150_000_000
     assert max(sizes) == 100_000
     assert sum(sizes) == dataset.num_rows == 12_500_000
-    assert pool.max_memory() < size / 4
+    assert pool.max_memory() < 20_000_000  # a tenth of the file

@@ -57,24 +57,39 @@ def profile_dataset(dataset: Dataset, *, workers: int | None = None) -> DatasetP
 def _prefetch(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     """Read one batch ahead in a thread, so decoding overlaps profiling."""
     slot: queue.Queue[object] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        # Give up when the consumer has gone (it failed), so this thread and its file end too.
+        while not stop.is_set():
+            try:
+                slot.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def produce() -> None:
         try:
             for batch in batches:
-                slot.put(batch)
+                if not put(batch):
+                    return
         except BaseException as error:  # re-raised in the consumer, where the caller can see it
-            slot.put(error)
+            put(error)
             return
-        slot.put(_DONE)
+        put(_DONE)
 
     reader = threading.Thread(target=produce, name="modelmon-read", daemon=True)
     reader.start()
-    while True:
-        item = slot.get()
-        if item is _DONE:
-            break
-        if isinstance(item, BaseException):
-            raise item
-        assert isinstance(item, pa.RecordBatch)
-        yield item
-    reader.join()
+    try:
+        while True:
+            item = slot.get()
+            if item is _DONE:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            assert isinstance(item, pa.RecordBatch)
+            yield item
+    finally:
+        stop.set()
+        reader.join()

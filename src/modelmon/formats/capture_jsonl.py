@@ -30,9 +30,13 @@ Payload shapes that become rows (anything else is a :class:`DatasetError` naming
 A batch record must hold as many output rows as input rows, with one exception: n input rows and a
 single output row of n values (one prediction per instance on one line) give one value per row.
 
-Every cell is kept as text (JSON numbers as their JSON text) and typed per column by the rules of
-:func:`infer_text_kind`, exactly as the CSV reader does, so a capture and the CSV it came from
-profile alike.
+Columns are named ``_c0, _c1, ...`` by position in the whole row, except values a JSON object
+named (then the dataset has a header). Records laid out by position must all have the same number
+of output and input values, or the positional match with a baseline would silently shift.
+
+Every cell is kept as text (JSON numbers as their JSON text, true/false as words) and typed per
+column by :func:`infer_text_kind`, exactly as the CSV reader does, so a capture and the CSV it came
+from profile alike.
 """
 
 from __future__ import annotations
@@ -196,6 +200,16 @@ def _csv_rows(text: str) -> list[list[str]]:
 def _json(text: str, where: str, path: str | None, line: int) -> JsonValue:
     try:
         value: JsonValue = json.loads(text)
+        if "\\u" in text:  # an escape may spell a lone surrogate, which Arrow cannot store
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise DatasetError(
+            "the payload holds a lone surrogate escape (like \\ud800), not valid Unicode",
+            path=path,
+            line=line,
+            column=where,
+            found=_snippet(text),
+        ) from error
     except json.JSONDecodeError as error:
         raise DatasetError(
             f"the payload is not valid JSON ({error.msg} at character {error.pos + 1})",
@@ -325,6 +339,21 @@ def _side_rows(payload: CapturePayload | None, side: str, line: int, path: str |
     if payload is None:
         return None, []
     where = f"captureData.{side}.data"
+    names, rows = _payload_rows(payload, where, line, path)
+    widths = sorted({len(row) for row in rows})
+    if names is None and len(widths) > 1:
+        raise DatasetError(
+            "the rows of the payload have different numbers of values",
+            path=path,
+            line=line,
+            column=where,
+            expected="as many values in every row",
+            found=" and ".join(str(width) for width in widths) + " values",
+        )
+    return names, rows
+
+
+def _payload_rows(payload: CapturePayload, where: str, line: int, path: str | None) -> _Side:
     if payload.encoding == "CSV":
         return None, _csv_cells(cast("list[list[str]]", payload.value))
     if isinstance(payload.value, bytes):
@@ -448,7 +477,7 @@ class CaptureLayout:
         self.names: list[str] = []
         self.named = False
         self._known: set[str] = set()
-        self._widths: tuple[int, int, int] | None = None  # output, input, line of first record
+        self._widths: tuple[int, int, str] | None = None  # output, input, where the first was
 
     def add(self, rows: CaptureRows, line: int) -> None:
         """Take the columns of one record; raise if its widths break the positional layout."""
@@ -462,15 +491,16 @@ class CaptureLayout:
 
     def _check_widths(self, rows: CaptureRows, line: int) -> None:
         if self._widths is None:
-            self._widths = (rows.output_width, rows.input_width, line)
+            where = f"line {line}" + ("" if self.path is None else f" of {self.path}")
+            self._widths = (rows.output_width, rows.input_width, where)
             return
-        out_width, in_width, first_line = self._widths
+        out_width, in_width, first = self._widths
         if (rows.output_width, rows.input_width) != (out_width, in_width):
             raise DatasetError(
                 "the record has a different number of values than the records before it",
                 path=self.path,
                 line=line,
-                expected=f"{out_width} output + {in_width} input values (as on line {first_line})",
+                expected=f"{out_width} output + {in_width} input values (as on {first})",
                 found=f"{rows.output_width} output + {rows.input_width} input values",
             )
 
