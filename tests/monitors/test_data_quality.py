@@ -360,3 +360,14 @@ def test_nan_counts_as_missing() -> None:
     assert numerical is not None
     assert (numerical.num_present, numerical.num_missing) == (2, 2)
     assert numerical.mean == 2.0
+
+
+def test_infinities_are_values_not_crashes() -> None:
+    values = np.linspace(0, 1, 1_000)
+    baseline = modelmon.DataQualityMonitor().baseline(pa.table({"x": values}))
+    current = values.copy()
+    current[:5] = np.inf
+    result = modelmon.DataQualityMonitor().check(pa.table({"x": current}), baseline)
+    drift = result.drift[0]
+    assert drift.drift is False
+    assert math.isfinite(drift.metrics["wasserstein_normed"])

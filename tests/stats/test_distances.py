@@ -40,7 +40,7 @@ IntArray = npt.NDArray[np.int64]
 Sample = tuple[FloatArray, IntArray]
 
 # scipy's first call into a distribution can take longer than hypothesis' default deadline.
-checked = settings(max_examples=150, deadline=None)
+checked = settings(max_examples=100, deadline=None)
 
 
 @st.composite
@@ -131,6 +131,22 @@ def test_linf_ignores_zero_weight_items() -> None:
     padded = np.concatenate((a, [-100.0, 100.0]))
     weights = np.concatenate((ones(a), [0.0, 0.0]))
     assert linf_distance(padded, weights, b, ones(b)) == linf_distance(a, ones(a), b, ones(b))
+
+
+def test_linf_from_kll_sketches_is_within_sketch_error() -> None:
+    # Imported here so that this file still collects while the sketch module is being changed.
+    from modelmon.stats.kll import KllSketch
+
+    a, b = rng_normal(10, 200_000), rng_normal(11, 150_000, loc=0.02)
+    sketch_a, sketch_b = KllSketch(), KllSketch()
+    sketch_a.update(a)
+    sketch_b.update(b)
+    assert sketch_a.num_retained < a.size  # compacted: weights above 1
+    estimate = linf_distance(*sketch_a.sorted_view(), *sketch_b.sorted_view())
+    exact = ks_2samp_asymp(a, b).statistic
+    error = sketch_a.normalized_rank_error() + sketch_b.normalized_rank_error()
+    assert abs(estimate - exact) <= error
+    assert sum(sketch_a.sorted_view()[1]) == sketch_a.n
 
 
 def test_linf_robust_worked_example() -> None:
@@ -308,6 +324,14 @@ def test_discrete_reference_edges() -> None:
     np.testing.assert_array_equal(shares, [0.25, 0.25, 0.25, 0.25])
 
 
+def test_numpy_integer_bin_count() -> None:
+    values = np.arange(10.0)
+    np.testing.assert_array_equal(
+        quantile_bin_edges(values, ones(values), np.int64(5)),
+        quantile_bin_edges(values, ones(values), 5),
+    )
+
+
 def test_no_edges_is_one_bin() -> None:
     assert bin_probabilities([1.0, 2.0], [1.0, 1.0], []).tolist() == [1.0]
 
@@ -317,6 +341,7 @@ def test_no_edges_is_one_bin() -> None:
     [
         (lambda: quantile_bin_edges([1.0], [1.0], n_bins=1), "n_bins"),
         (lambda: quantile_bin_edges([1.0], [1.0], n_bins=True), "n_bins"),
+        (lambda: quantile_bin_edges([1.0], [1.0], n_bins=2.5), "n_bins"),
         (lambda: quantile_bin_edges([], [], n_bins=4), "values is empty"),
         (lambda: bin_probabilities([1.0], [1.0], [2.0, 1.0]), "edges must be strictly"),
         (lambda: bin_probabilities([1.0], [1.0], [1.0, 1.0]), "edges must be strictly"),
@@ -467,8 +492,9 @@ def test_normalized_wasserstein_is_evidentlys(a: Sample, b: Sample) -> None:
     if a_raw.min() == a_raw.max():
         assert value == (0.0 if np.all(b_raw == a_raw[0]) else math.inf)
     else:
-        # np.std underflows to 0 for values like 1e-200; the function scales first.
-        assume(np.std(a_raw) > 0)
+        # np.std loses precision once squared deviations are subnormal (values near 1e-160);
+        # the function scales first, so only compare where numpy's reference is accurate.
+        assume(np.var(a_raw) >= np.finfo(np.float64).tiny)
         expected = sps.wasserstein_distance(a_raw, b_raw) / np.std(a_raw)
         assert value == pytest.approx(expected, rel=1e-7, abs=1e-9)
 
@@ -627,7 +653,7 @@ def test_chi_squared_regrouping_follows_deequ(
     seen = [c for c in names if baseline.get(c, 0) > 0]
     n = sum(current.values())
     btotal = sum(baseline.values())
-    expected = [baseline[c] * n / btotal for c in seen]
+    expected = [baseline[c] / btotal * n for c in seen]
     observed = [float(current.get(c, 0)) for c in seen]
     unseen = sum(v for c, v in current.items() if baseline.get(c, 0) == 0)
     if unseen > 0:

@@ -93,11 +93,13 @@ class _Moments:
         n = int(values.size)
         if n == 0:
             return
-        total = float(values.sum())
-        mean = total / n
-        centred = values - mean
-        # Not np.dot: the BLAS call costs 40x more than this on small vectors here.
-        m2 = float((centred * centred).sum())
+        # An infinite value makes the mean infinite and the spread undefined (NaN), quietly.
+        with np.errstate(invalid="ignore", over="ignore"):
+            total = float(values.sum())
+            mean = total / n
+            centred = values - mean
+            # Not np.dot: a BLAS call costs far more than this on these vectors here.
+            m2 = float((centred * centred).sum())
         self.merge(_Moments(n, mean, m2, total, float(values.min()), float(values.max())))
 
     def merge(self, other: _Moments) -> None:
@@ -288,10 +290,14 @@ class ColumnProfile:
         """
         if self.moments.count == 0:
             return []
+        values, weights = self.kll.sorted_view()
         lo, hi = self.min, self.max
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            # Infinite values fall into the outer buckets, which span the finite range.
+            finite = values[np.isfinite(values)]
+            lo, hi = (float(finite[0]), float(finite[-1])) if finite.size else (0.0, 0.0)
         edges = lo + (hi - lo) * np.arange(n_buckets + 1) / n_buckets
         edges[-1] = hi
-        values, weights = self.kll.sorted_view()
         # Weight strictly below each edge: whole numbers, exact until the sketch compacts.
         cumulative = np.concatenate([[0.0], np.cumsum(weights)])
         at_edges = cumulative[np.searchsorted(values, edges, side="left")]

@@ -13,6 +13,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
+
 from modelmon.formats import sagemaker as sm
 from modelmon.monitors.data_quality.summaries import Distribution
 from modelmon.stats import distances as d
@@ -92,7 +94,7 @@ def _numeric(
         "psi": d.psi(p, q),
         "jensen_shannon": d.jensen_shannon_distance(p, q),
         "hellinger": d.hellinger_distance(p, q),
-        "wasserstein_normed": d.normalized_wasserstein(a, aw, b, bw),
+        "wasserstein_normed": _finite_wasserstein(a, aw, b, bw),
     }
     statistic = robust if config.comparison_method == "Robust" else simple
     method = f"{config.comparison_method} L-infinity"
@@ -175,6 +177,14 @@ def _skip(result: FeatureDrift, reason: str) -> FeatureDrift:
         rule="not evaluated",
         reason=reason,
     )
+
+
+def _finite_wasserstein(a: np.ndarray, aw: np.ndarray, b: np.ndarray, bw: np.ndarray) -> float:
+    """Normalised Wasserstein over the finite values: an infinity has no transport cost."""
+    fa, fb = np.isfinite(a), np.isfinite(b)
+    if not fa.any() or not fb.any():
+        return math.nan
+    return d.normalized_wasserstein(a[fa], aw[fa], b[fb], bw[fb])
 
 
 def _finite(value: float) -> float | None:
