@@ -202,7 +202,12 @@ def summarize(
     tool: str, rows: int, runs: list[dict[str, Any]], truth: dict[str, Any]
 ) -> dict[str, Any]:
     ok = [r for r in runs if "wall_s" in r and "error" not in r]
-    summary: dict[str, Any] = {"tool": tool, "rows": rows, "runs": runs}
+    summary: dict[str, Any] = {
+        "tool": tool,
+        "rows": rows,
+        "measured": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "runs": runs,
+    }
     if not ok:
         summary["status"] = next((r.get("skipped") or r.get("error") for r in runs), "no runs")
         return summary
@@ -352,12 +357,14 @@ def main() -> None:
                     flush=True,
                     file=sys.stderr,
                 )
+                load_before = round(os.getloadavg()[0], 2)  # others using the machine?
                 if tool == "modelmon" and modelmon_skip:
                     r = {"skipped": modelmon_skip}
                 elif tool == "modelmon":
                     r = run_modelmon(args.modelmon, data, log, args.timeout)
                 else:
                     r = run_peer(tool, data, log, args.timeout)
+                r["loadavg_1m_before"] = load_before
                 runs[tool].append(r)
                 note = r.get("skipped") or r.get("error")
                 print(
@@ -366,22 +373,26 @@ def main() -> None:
                     flush=True,
                 )
         results += [summarize(t, rows, runs[t], truth) for t in tools]
-        write(args.out, started, args, results)
+        write(args.out, started, results)
     print(markdown(results, truth_counts))
     print(f"\nwritten {args.out}", file=sys.stderr)
 
 
-def write(
-    path: Path, started: str, args: argparse.Namespace, results: list[dict[str, Any]]
-) -> None:
+def write(path: Path, started: str, results: list[dict[str, Any]]) -> None:
+    """Write ``results`` into ``path``, keeping earlier results for other tools/sizes."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    new = {(r["tool"], r["rows"]) for r in results}
+    kept = []
+    if path.exists():
+        kept = [
+            r for r in json.loads(path.read_text())["results"] if (r["tool"], r["rows"]) not in new
+        ]
+    results = sorted(kept + results, key=lambda r: (r["rows"], TOOLS.index(r["tool"])))
     doc = {
         "benchmark": "data-quality drift",
-        "started": started,
+        "last_started": started,
         "machine": machine(),
         "versions": versions(),
-        "repeat": args.repeat,
-        "sizes": args.sizes,
         "results": results,
     }
     tmp = path.with_suffix(".json.tmp")

@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import modelmon
 
 
 def test_all_public_names_are_exported() -> None:
-    public = sorted(
-        (name for name in vars(modelmon) if not name.startswith("_") or name == "__version__"),
-        key=str.casefold,
-    )
-    # Submodules are importable but are not API.
-    public = [n for n in public if not isinstance(getattr(modelmon, n), type(modelmon))]
-    assert sorted(modelmon.__all__, key=str.casefold) == public
+    names = sorted(modelmon.__all__, key=str.casefold)
+    assert names == sorted(set(names), key=str.casefold)
+    for name in names:
+        assert getattr(modelmon, name) is not None
+    public = {
+        n
+        for n in dir(modelmon)
+        if (not n.startswith("_") or n == "__version__")
+        and not isinstance(getattr(modelmon, n), type(modelmon))
+    }
+    assert public == set(names)
+
+
+def test_capture_does_not_import_the_statistics_stack() -> None:
+    code = "import sys, modelmon; modelmon.Capture; print('scipy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_py_typed_is_shipped() -> None:

@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Sequence
 
 from modelmon import __version__
-from modelmon.cli import data_quality, demo
+from modelmon.cli import capture, data_quality, demo, proxy
 from modelmon.errors import ModelmonError
 
 __all__ = ["build_parser", "main"]
@@ -27,8 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"modelmon {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    capture.register(commands)
     data_quality.register(commands)
     demo.register(commands)
+    proxy.register(commands)
     return parser
 
 

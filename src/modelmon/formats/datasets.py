@@ -475,7 +475,8 @@ def _open_parquet(path: Path, files: list[Path], batch_rows: int) -> Dataset:
 @contextmanager
 def _parquet(file: Path) -> Iterator[Any]:
     try:
-        parquet = pq.ParquetFile(str(file))
+        # pre_buffer would read ahead every row group of the file: 1.9 GB of RSS at 10M rows.
+        parquet = pq.ParquetFile(str(file), pre_buffer=False)
     except FileNotFoundError as error:
         raise _missing(file) from error
     except OSError as error:
