@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from modelmon.errors import ConfigError
+from modelmon.formats.atomic import atomic_file
 
 __all__ = [
     "HOUR",
@@ -102,35 +103,11 @@ def write_atomically(
 ) -> Path:
     """Write ``table`` as ``directory/name`` (Parquet) all at once; return the path."""
     directory.mkdir(parents=True, exist_ok=True)
-    final = directory / name
-    temporary = directory / f".{name}.{uuid.uuid4().hex[:8]}.tmp"
     if metadata:
         table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
-    try:
-        with open(temporary, "wb") as sink:
-            pq.write_table(table, sink, compression="zstd")
-            sink.flush()
-            os.fsync(sink.fileno())
-        os.replace(temporary, final)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    _fsync_directory(directory)
-    return final
-
-
-def _fsync_directory(directory: Path) -> None:
-    # Makes the rename itself durable; some platforms (Windows) cannot open a directory.
-    try:
-        handle = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(handle)
-    except OSError:
-        pass
-    finally:
-        os.close(handle)
+    with atomic_file(directory / name) as sink:
+        pq.write_table(table, sink, compression="zstd")
+    return directory / name
 
 
 def versions(data_dir: Path, model: str) -> list[str]:

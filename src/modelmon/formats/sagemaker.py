@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -37,6 +36,7 @@ from pathlib import Path
 from typing import Literal, NoReturn, TypeAlias, TypeVar
 
 from modelmon.errors import BaselineFormatError, InputError, NotFoundError
+from modelmon.formats.atomic import atomic_file
 
 __all__ = [
     "CATEGORICAL_DRIFT_METHODS",
@@ -507,22 +507,9 @@ def write_json_atomic(path: StrPath, obj: JsonValue) -> None:
     rename is atomic), is flushed to disk, and then replaces ``path``. NaN or infinity in
     ``obj`` raises ValueError instead of producing invalid JSON.
     """
-    target = Path(path)
     text = _dumps(obj, "") + "\n"
-    temp = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
-    # O_EXCL never reuses a file someone else created; mode 0o666 lets the umask decide, as
-    # for any new file (tempfile.mkstemp would force 0o600).
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    _fsync_directory(target.parent)
+    with atomic_file(path) as sink:
+        sink.write(text.encode("utf-8"))
 
 
 def _dumps(value: JsonValue, indent: str) -> str:
@@ -543,17 +530,6 @@ def _dumps(value: JsonValue, indent: str) -> str:
 def _scalar(value: JsonValue) -> str:
     # allow_nan=False: NaN or infinity raises ValueError rather than writing invalid JSON.
     return json.dumps(value, ensure_ascii=False, allow_nan=False)
-
-
-def _fsync_directory(directory: Path) -> None:
-    # Makes the rename itself durable on POSIX; Windows cannot open a directory for this.
-    if os.name != "posix":
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def write_statistics(path: StrPath, statistics: Statistics) -> None:
