@@ -39,14 +39,13 @@ import dataclasses
 import json
 import logging
 import marshal
-import multiprocessing
 import os
 import re
 import signal
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from multiprocessing.connection import Connection
 from typing import Any
 
 import aiohttp
@@ -71,6 +70,7 @@ from modelmon.errors import ConfigError
 __all__ = [
     "CaptureProcess",
     "CaptureProxy",
+    "capture_main",
     "check_header_name",
     "check_listen",
     "check_timeout",
@@ -426,7 +426,7 @@ class CaptureProcess:
     milliseconds every flush, and every request arriving meanwhile waits for it: the proxy's
     p99 would be the writer's flush time. Here the proxy only samples, packs each event with
     :mod:`marshal` (about a microsecond) and writes it to a non-blocking pipe; the child does the
-    rest on the other core.
+    rest on another core.
 
     Nothing blocks the proxy: if the child falls behind by more than ``max_buffer_bytes`` the
     event is dropped and counted (the child's writer also drops, and counts, when its own queue is
@@ -443,11 +443,10 @@ class CaptureProcess:
         sampling: float = 1.0,
         max_buffer_bytes: int = 64 << 20,
     ) -> None:
-        self.data_dir = str(data_dir)
+        self.data_dir = os.fspath(data_dir)
         self._sampler = Sampler(check_rate(sampling, "CaptureProcess"))
         self.max_buffer_bytes = max_buffer_bytes
-        self._process: multiprocessing.process.BaseProcess | None = None
-        self._results: Connection | None = None
+        self._process: asyncio.subprocess.Process | None = None
         self._transport: asyncio.WriteTransport | None = None
         self._pipe_closed: asyncio.Future[None] | None = None
         self._closing = False
@@ -457,26 +456,28 @@ class CaptureProcess:
 
     async def start(self) -> None:
         """Start the child and connect the pipe (call from the event loop that will submit)."""
-        # spawn, not fork: forking a process that runs an event loop and threads is unsafe.
-        context = multiprocessing.get_context("spawn")
-        events_in, events_out = context.Pipe(duplex=False)
-        results_in, results_out = context.Pipe(duplex=False)
-        self._process = context.Process(
-            target=_capture_child,
-            args=(events_in, results_out, self.data_dir),
-            name="modelmon-capture",
-        )
-        self._process.start()
-        # The child's ends: closed here, so that the child sees the end of the pipe when the
-        # proxy closes (or loses) its own.
-        events_in.close()
-        results_out.close()
-        self._results = results_in
-        pipe = open(os.dup(events_out.fileno()), "wb", buffering=0)  # noqa: SIM115 (transport owns it)
-        events_out.close()
-        os.set_blocking(pipe.fileno(), False)
+        read_end, write_end = os.pipe()
+        try:
+            # A fresh interpreter rather than multiprocessing: forking a process that runs an
+            # event loop and threads is unsafe, and spawn would re-run the caller's main module.
+            self._process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-c",
+                "from modelmon.capture.proxy import capture_main; capture_main()",
+                str(read_end),
+                self.data_dir,
+                pass_fds=(read_end,),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                # The child imports modelmon from where this process found it.
+                env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, sys.path))},
+            )
+        finally:
+            os.close(read_end)  # the child's end: the child sees EOF once ours closes
+        os.set_blocking(write_end, False)
         loop = asyncio.get_running_loop()
         self._pipe_closed = loop.create_future()
+        pipe = open(write_end, "wb", buffering=0)  # noqa: SIM115 (the transport closes it)
         self._transport, _ = await loop.connect_write_pipe(lambda: _PipeProtocol(self), pipe)
 
     def should_sample(self, inference_id: str) -> bool:
@@ -515,15 +516,15 @@ class CaptureProcess:
         if self._transport is not None and self._pipe_closed is not None:
             self._transport.close()
             await self._pipe_closed
-        # What the child reports; all zero if it died before it could.
+        # What the child reports on its last line; all zero if it died before it could.
         child: dict[str, Any] = {field.name: 0 for field in dataclasses.fields(CaptureStats)}
         child["last_flush_time"] = None
-        if self._process is not None and self._results is not None:
-            process, results = self._process, self._results
-            await asyncio.get_running_loop().run_in_executor(None, process.join)
-            if results.poll():
-                child = results.recv()
-            results.close()
+        if self._process is not None:
+            output, _ = await self._process.communicate()
+            if output.strip():
+                child = json.loads(output.splitlines()[-1])
+                if child["last_flush_time"] is not None:
+                    child["last_flush_time"] = datetime.fromisoformat(child["last_flush_time"])
         child["submitted"] = self._sent + self._dropped
         child["dropped"] += self._dropped
         child["sampled_out"] = self._sampled_out
@@ -586,18 +587,22 @@ def _unpack(frame: bytes) -> InferenceEvent:
     )
 
 
-def _capture_child(events: Connection, results: Connection, data_dir: str) -> None:
-    """The capture process: read events from the pipe until it closes, write them, report."""
+def capture_main() -> None:
+    """The capture process (see :class:`CaptureProcess`): ``FD DATA_DIR`` on its command line.
+
+    Reads events from the pipe until it closes, writes them, prints the writer's statistics as
+    one JSON line.
+    """
     # Before the writer exists, so that its SIGTERM hook sees SIGTERM ignored and stays out.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    descriptor, data_dir = int(sys.argv[1]), sys.argv[2]
     writer = CaptureWriter(data_dir)  # sampled already, by the proxy
-    with open(events.fileno(), "rb", closefd=False) as pipe:
+    with open(descriptor, "rb") as pipe:
         while len(header := pipe.read(4)) == 4:
-            frame = pipe.read(int.from_bytes(header, "little"))
-            writer.submit(_unpack(frame))
+            writer.submit(_unpack(pipe.read(int.from_bytes(header, "little"))))
     writer.close()
-    results.send(dataclasses.asdict(writer.stats))
+    print(json.dumps(dataclasses.asdict(writer.stats), default=datetime.isoformat), flush=True)
 
 
 async def _tee(content: aiohttp.StreamReader, buffer: BodyBuffer | None) -> AsyncIterator[bytes]:

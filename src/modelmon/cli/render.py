@@ -5,9 +5,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from modelmon.formats import sagemaker as sm
-from modelmon.monitors.data_quality import DataQualityResult
+
+if TYPE_CHECKING:  # the monitor pulls in scipy, which commands that only render need not load
+    from modelmon.monitors.data_quality import DataQualityResult
 
 __all__ = ["baseline_summary", "check_summary", "table"]
 

@@ -26,11 +26,10 @@ import heapq
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats as sps
 
 __all__ = [
     "DEFAULT_C_ALPHA",
@@ -53,6 +52,15 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
+
+
+def _scipy_stats() -> Any:
+    # scipy.stats takes half a second to import; only the p-values need it, so a baseline,
+    # which computes none, starts without it.
+    from scipy import stats
+
+    return stats
+
 
 # Deequ's default c(alpha) for linf_robust: alpha ~ 0.003 (Knuth, TAOCP vol. 2, 3.3.1, eq. 15).
 DEFAULT_C_ALPHA: Final = 1.8
@@ -265,10 +273,10 @@ def ks_pvalue(distance: float, n: float, m: float) -> float:
     harmonic = product / (n + m) if math.isfinite(product) else 1.0 / (1.0 / n + 1.0 / m)
     effective = max(1.0, float(np.round(harmonic)))
     if effective <= _KSTWO_EXACT_MAX_N:
-        p = float(sps.kstwo.sf(distance, effective))
+        p = float(_scipy_stats().kstwo.sf(distance, effective))
     else:
         root = math.sqrt(effective)
-        p = float(sps.kstwobign.sf(distance * root + 1.0 / (6.0 * root)))
+        p = float(_scipy_stats().kstwobign.sf(distance * root + 1.0 / (6.0 * root)))
     return min(1.0, max(0.0, p))
 
 
@@ -564,7 +572,7 @@ def categorical_chi_squared(
     dof = expected.size - 1
     return ChiSquaredResult(
         statistic=statistic,
-        pvalue=float(sps.chi2.sf(statistic, dof)),
+        pvalue=float(_scipy_stats().chi2.sf(statistic, dof)),
         dof=dof,
         categories=int(expected.size),
     )
