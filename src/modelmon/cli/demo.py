@@ -1,39 +1,47 @@
-"""``modelmon demo``: the data-quality loop on generated credit data, start to finish.
+"""``modelmon demo``: capture, late labels and data-quality checks on generated credit data.
 
-It writes training data and two production days (one healthy, one with a population shift, a unit
-bug, a broken feature pipeline and a new region), baselines the training data, checks both days and
-shows what modelmon found. Everything happens under one directory; nothing is downloaded.
+The story: a credit-default model is trained (baselined) on generated applications, then serves
+two days of traffic that modelmon captures hour by hour. Day 1 is healthy. On day 2 incomes rise,
+an upstream job starts sending loan amounts in cents, a third of credit scores go missing and a new
+region appears. Labels for day 1 arrive later and are joined by inference id. modelmon checks each
+day's captured window against the baseline and says what changed. Everything happens under one
+directory on embedded defaults; nothing is downloaded.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from modelmon.cli import render
-from modelmon.examples import generate_credit
-from modelmon.monitors.data_quality import DataQualityMonitor
 
 __all__ = ["register", "run_demo"]
 
-_DRIFTED_DAY = ("income_shift", "unit_change", "missing_scores", "new_region")
+_BROKEN_DAY = ("income_shift", "unit_change", "missing_scores", "new_region")
+_DAY1 = datetime(2026, 11, 2, tzinfo=UTC)
+_HOURS = 24
 
 
 def register(commands: Any) -> None:
     demo = commands.add_parser(
         "demo",
         help="run modelmon end to end on generated credit data",
-        description="Baseline generated training data, then check a healthy and a broken day.",
+        description=(
+            "Baseline a credit model's training data, capture two days of its traffic (one "
+            "healthy, one broken), join late labels, and check each day against the baseline."
+        ),
     )
     demo.add_argument(
         "--dir", default="modelmon-demo", help="working directory (default: %(default)s)"
     )
     demo.add_argument(
-        "--rows", type=int, default=50_000, help="rows per dataset (default: %(default)s)"
+        "--rows", type=int, default=48_000, help="training rows (default: %(default)s)"
     )
     demo.set_defaults(handler=_demo)
 
@@ -43,34 +51,86 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_demo(directory: Path, *, rows: int, echo: Any) -> dict[str, list[str]]:
+def run_demo(directory: Path, *, rows: int, echo: Callable[[str], Any]) -> dict[str, list[str]]:
     """Run the story; returns the drifted features found on each day."""
-    data = directory / "data"
-    data.mkdir(parents=True, exist_ok=True)
-    train = data / "train.parquet"
-    healthy = data / "day1-healthy.csv"
-    broken = data / "day2-broken.csv"
-    pq.write_table(generate_credit(rows, seed=1), train)
-    pacsv.write_csv(generate_credit(rows // 5, seed=2), healthy)
-    pacsv.write_csv(generate_credit(rows // 5, seed=3, drifts=_DRIFTED_DAY), broken)
-    echo(f"Generated {train}, {healthy} and {broken}.\n")
-
-    monitor = DataQualityMonitor()
-    baseline = monitor.baseline(train)
-    written = baseline.save(directory / "baseline")
-    echo(
-        "$ modelmon data-quality baseline --dataset " + f"{train} --output {directory / 'baseline'}"
+    # The statistics stack loads only for the command that needs it.
+    from modelmon.capture import (
+        Capture,
+        capture_features,
+        import_labels,
+        label_coverage,
+        read_captures,
     )
+    from modelmon.examples import FEATURES, generate_credit, score_credit
+    from modelmon.monitors.data_quality import DataQualityMonitor
+
+    data_dir = directory / "data"
+    train = generate_credit(rows, seed=1)
+    reference = train.select(list(FEATURES)).append_column(
+        "default_probability", pa.array(score_credit(train))
+    )
+    monitor = DataQualityMonitor()
+    baseline = monitor.baseline(reference)
+    written = baseline.save(directory / "baseline")
+    echo(f"1. Baseline of the training data ({rows} rows), as SageMaker's files:")
     echo(render.baseline_summary(baseline.statistics, written) + "\n")
 
+    days = {"day1-healthy": generate_credit(rows // 4, seed=2)}
+    days["day2-broken"] = generate_credit(rows // 4, seed=3, drifts=_BROKEN_DAY)
+    with Capture("credit", "v1", data_dir=data_dir) as capture:
+        ids = {
+            day: _serve(capture, table, _DAY1 + timedelta(days=n), score_credit)
+            for n, (day, table) in enumerate(days.items())
+        }
+    stats = capture.stats
+    echo(
+        f"2. Captured two days of traffic hour by hour: {stats.written} predictions written "
+        f"({stats.dropped} dropped) under {data_dir}/captures/credit/v1/.\n"
+    )
+
+    labels = directory / "labels-day1.csv"
+    truth = days["day1-healthy"]["default"]
+    pacsv.write_csv(pa.table({"inference_id": ids["day1-healthy"], "label": truth}), labels)
+    report = import_labels(data_dir, "credit", labels)
+    coverage = label_coverage(data_dir, "credit")
+    echo(
+        f"3. Labels for day 1 arrived: {report.imported} imported from {labels}; "
+        f"{coverage.coverage:.0%} of all captured predictions now have a label.\n"
+    )
+
     found: dict[str, list[str]] = {}
-    for day in (healthy, broken):
-        out = directory / "reports" / day.stem
-        result = monitor.check(day, baseline)
-        echo(
-            f"$ modelmon data-quality check --dataset {day} --baseline {directory / 'baseline'} "
-            f"--output {out}"
-        )
+    for n, day in enumerate(days):
+        start = _DAY1 + timedelta(days=n)
+        window = read_captures(data_dir, "credit", start=start, end=start + timedelta(days=1))
+        result = monitor.check(capture_features(window), baseline)
+        out = directory / "reports" / day
+        echo(f"{4 + n}. Check of {day} ({start:%Y-%m-%d}) against the baseline:")
         echo(render.check_summary(result, result.save(out)) + "\n")
-        found[day.stem] = result.drifted_features
+        found[day] = result.drifted_features
+    echo(
+        "The same from the command line: modelmon data-quality baseline|check, "
+        "modelmon capture show|stats, modelmon labels import (see README.md)."
+    )
     return found
+
+
+def _serve(
+    capture: Any, table: pa.Table, day: datetime, model: Callable[[pa.Table], Any]
+) -> list[str]:
+    """Score the day's applications hour by hour, as a model server would, and capture them."""
+    ids: list[str] = []
+    per_hour = -(-table.num_rows // _HOURS)
+    for hour in range(_HOURS):
+        batch = table.slice(hour * per_hour, per_hour)
+        if batch.num_rows == 0:
+            break
+        features = batch.select(list(_features(batch)))
+        outputs = pa.table({"default_probability": model(batch)})
+        ids += capture.log_batch(features, outputs, time=day + timedelta(hours=hour, minutes=7))
+        # A day replayed in a second outpaces the writer; a live server would not.
+        capture.flush()
+    return ids
+
+
+def _features(table: pa.Table) -> list[str]:
+    return [name for name in table.column_names if name != "default"]

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from modelmon.examples.credit import CREDIT_DRIFTS, generate_credit
+from modelmon.examples.credit import CREDIT_DRIFTS, FEATURES, generate_credit, score_credit
 
-__all__ = ["CREDIT_DRIFTS", "generate_credit"]
+__all__ = ["CREDIT_DRIFTS", "FEATURES", "generate_credit", "score_credit"]

@@ -19,9 +19,23 @@ import pyarrow as pa
 
 from modelmon.errors import ConfigError
 
-__all__ = ["CREDIT_DRIFTS", "generate_credit"]
+__all__ = ["CREDIT_DRIFTS", "FEATURES", "generate_credit", "score_credit"]
 
 CREDIT_DRIFTS = ("income_shift", "unit_change", "missing_scores", "new_region", "older_applicants")
+
+FEATURES = (
+    "age",
+    "income",
+    "loan_amount",
+    "credit_score",
+    "debt_to_income",
+    "num_accounts",
+    "months_employed",
+    "region",
+    "home_ownership",
+    "purpose",
+    "gender",
+)
 
 _REGIONS = ["north", "south", "east", "west"]
 _REGION_P = [0.35, 0.25, 0.25, 0.15]
@@ -92,3 +106,23 @@ def generate_credit(rows: int, *, seed: int = 0, drifts: Iterable[str] = ()) -> 
             "default": pa.array(default),
         }
     )
+
+
+def score_credit(table: pa.Table) -> np.ndarray:
+    """The demo's "model": a fixed logistic scorer, the probability of default per row.
+
+    It reads the features as they arrive, so a unit bug or missing values upstream change its
+    scores, as they would a real model's (missing scores count as the training mean, 680).
+    """
+    score = np.nan_to_num(
+        table["credit_score"].to_numpy(zero_copy_only=False).astype(float), nan=680
+    )
+    logit = (
+        -1.2
+        - 0.012 * (score - 680)
+        + 3.0 * (table["debt_to_income"].to_numpy() - 0.28)
+        + 0.000025 * (table["loan_amount"].to_numpy() - 14_300)
+        - 0.000006 * (table["income"].to_numpy() - 56_000)
+    )
+    probability: np.ndarray = np.round(1 / (1 + np.exp(-np.clip(logit, -30, 30))), 6)
+    return probability
