@@ -3,11 +3,13 @@
     .venv/bin/python benchmarks/run_drift.py                        # 100k and 1M rows, 3 repeats
     .venv/bin/python benchmarks/run_drift.py --sizes 10000000       # 10M: slow peers skipped
     .venv/bin/python benchmarks/run_drift.py --sizes 100000 --repeat 1 --tools numpy_floor scipy
+    .venv/bin/python benchmarks/run_drift.py --table                # table of the stored results
 
 Generates the data if missing (benchmarks/generate.py), runs every tool as its own process(es)
 ``--repeat`` times (interleaved, so VM drift hits every tool alike), measures wall time and
 peak RSS of each whole process from here (os.wait4), scores the flagged columns against
-truth.json, writes benchmarks/results/drift-<date>.json and prints a markdown table.
+truth.json, writes benchmarks/results/drift-<date>.json (a later run on the same day replaces
+only the tool/size pairs it measured) and prints a markdown table.
 
 Peers run from their own venvs (benchmarks/setup_peers.sh). modelmon runs as two processes,
 as a user would: ``modelmon data-quality baseline`` then ``modelmon data-quality check``.
@@ -47,7 +49,12 @@ PEERS = {
     "evidently": "evidently",
     "whylogs": "whylogs",
 }
-TOOLS = ["modelmon", *PEERS]
+# modelmon with SageMaker's default threshold (0.1), and with a lower one to show what it buys.
+MODELMON_VARIANTS: dict[str, list[str]] = {
+    "modelmon": [],
+    "modelmon-t0.05": ["--comparison-threshold", "0.05"],
+}
+TOOLS = [*MODELMON_VARIANTS, *PEERS]
 SLOW = {"evidently", "whylogs", "alibi_detect"}  # skipped above --slow-max-rows
 PACKAGES = {
     "nannyml": "nannyml",
@@ -141,8 +148,10 @@ def modelmon_missing(exe: str) -> str | None:
     return None
 
 
-def run_modelmon(exe: str, data: Path, log: Path, timeout: float) -> dict[str, Any]:
-    work = data / "modelmon-out"
+def run_modelmon(
+    exe: str, data: Path, log: Path, timeout: float, tool: str = "modelmon"
+) -> dict[str, Any]:
+    work = data / f"{tool}-out"
     shutil.rmtree(work, ignore_errors=True)
     base_log, check_log = (log.with_name(f"{log.stem}-{s}.log") for s in ("baseline", "check"))
     base = run_process(
@@ -154,6 +163,7 @@ def run_modelmon(exe: str, data: Path, log: Path, timeout: float) -> dict[str, A
             str(data / "reference.parquet"),
             "--output",
             str(work / "baseline"),
+            *MODELMON_VARIANTS[tool],
         ],
         base_log,
         timeout,
@@ -188,7 +198,7 @@ def run_modelmon(exe: str, data: Path, log: Path, timeout: float) -> dict[str, A
         }
     )
     return {
-        "tool": "modelmon",
+        "tool": tool,
         "flagged": flagged,
         "baseline_s": base.wall_s,
         "check_s": check.wall_s,
@@ -211,25 +221,27 @@ def summarize(
     if not ok:
         summary["status"] = next((r.get("skipped") or r.get("error") for r in runs), "no runs")
         return summary
-    drifted = set(truth["drifted"])
-    flagged_sets = [set(r["flagged"]) for r in ok]
-    flagged = flagged_sets[0]
+    drifted, undrifted = set(truth["drifted"]), set(truth["undrifted"])
+    flagged = [set(r["flagged"]) for r in ok]
 
-    def span(key: str) -> list[float] | None:
-        values = [r[key] for r in ok if key in r]
+    def span(values: list[float]) -> list[float] | None:
         return [round(min(values), 3), round(max(values), 3)] if values else None
 
     summary.update(
         {
             "status": "ok",
-            "wall_s": span("wall_s"),
-            "compute_s": span("total_s"),  # load + drift, as timed inside the peer script
+            "wall_s": span([r["wall_s"] for r in ok]),
+            # load + drift, as timed inside the peer script (not for modelmon)
+            "compute_s": span([r["total_s"] for r in ok if "total_s" in r]),
             "peak_rss_mb": round(max(r["peak_rss_mb"] for r in ok), 1),
-            "flagged_drifted": sorted(flagged & drifted),
-            "missed_drifted": sorted(drifted - flagged),
-            "flagged_undrifted": sorted(flagged - drifted),
-            "verdicts_stable": all(s == flagged for s in flagged_sets),
-            "per_column": ok[0].get("per_column"),
+            "n_drifted": len(drifted),
+            "n_undrifted": len(undrifted),
+            # per run, then the union over runs of the columns concerned
+            "flagged_drifted_counts": [len(f & drifted) for f in flagged],
+            "flagged_undrifted_counts": [len(f & undrifted) for f in flagged],
+            "missed_drifted": sorted(set.union(*(drifted - f for f in flagged))),
+            "flagged_undrifted": sorted(set.union(*(f & undrifted for f in flagged))),
+            "per_column": ok[0].get("per_column"),  # first run
         }
     )
     for r in runs:
@@ -237,17 +249,18 @@ def summarize(
     return summary
 
 
-def fmt_span(span: list[float] | None) -> str:
+def fmt_span(span: list[float] | None, fmt: str = ".2f") -> str:
     if not span:
         return "–"
-    return f"{span[0]:.2f}" if span[0] == span[1] else f"{span[0]:.2f}–{span[1]:.2f}"
+    lo, hi = min(span), max(span)
+    return f"{lo:{fmt}}" if lo == hi else f"{lo:{fmt}}–{hi:{fmt}}"
 
 
-def markdown(results: list[dict[str, Any]], truth_counts: dict[int, tuple[int, int]]) -> str:
+def markdown(results: list[dict[str, Any]]) -> str:
     lines = [
         "| tool | rows | whole process s (min–max) | load+drift s | peak RSS MB "
         "| × floor | drifted flagged | undrifted flagged |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "|---|---:|---:|---:|---:|---:|---|---|",
     ]
     floors = {
         r["rows"]: r["wall_s"][0]
@@ -259,19 +272,17 @@ def markdown(results: list[dict[str, Any]], truth_counts: dict[int, tuple[int, i
         if r.get("status") != "ok":
             lines.append(f"| {r['tool']} | {rows} | {r.get('status')} | | | | | |")
             continue
-        n_drift, n_undrift = truth_counts[r["rows"]]
         floor = floors.get(r["rows"])
         ratio = f"{r['wall_s'][0] / floor:.1f}" if floor else "–"
-        undrifted = len(r["flagged_undrifted"])
-        undrifted_s = f"{undrifted}/{n_undrift}"
         if r["tool"] == "numpy_floor":
-            drifted_s, undrifted_s = "n/a", "n/a"
+            drifted_s = undrifted_s = "n/a"
         else:
-            drifted_s = f"{len(r['flagged_drifted'])}/{n_drift}"
-            if 0 < undrifted <= 4:
+            drifted_s = f"{fmt_span(r['flagged_drifted_counts'], 'd')}/{r['n_drifted']}"
+            if r["missed_drifted"]:
+                drifted_s += " (missed " + ", ".join(r["missed_drifted"]) + ")"
+            undrifted_s = f"{fmt_span(r['flagged_undrifted_counts'], 'd')}/{r['n_undrifted']}"
+            if 0 < len(r["flagged_undrifted"]) <= 4:
                 undrifted_s += " (" + ", ".join(r["flagged_undrifted"]) + ")"
-            if not r["verdicts_stable"]:
-                undrifted_s += " (varies by run)"
         lines.append(
             f"| {r['tool']} | {rows} | {fmt_span(r['wall_s'])} | {fmt_span(r['compute_s'])} "
             f"| {r['peak_rss_mb']:,.0f} | {ratio} | {drifted_s} | {undrifted_s} |"
@@ -332,18 +343,25 @@ def main() -> None:
     parser.add_argument(
         "--out", type=Path, default=RESULTS / f"drift-{dt.date.today().isoformat()}.json"
     )
+    parser.add_argument(
+        "--table",
+        action="store_true",
+        help="only print the markdown table of every result stored in --out",
+    )
     args = parser.parse_args()
-    modelmon_skip = modelmon_missing(args.modelmon) if "modelmon" in args.tools else None
+    if args.table:
+        print(markdown(json.loads(args.out.read_text())["results"]))
+        return
+    wanted = any(t in MODELMON_VARIANTS for t in args.tools)
+    modelmon_skip = modelmon_missing(args.modelmon) if wanted else None
     if modelmon_skip:
         print(f"skipping modelmon: {modelmon_skip}", file=sys.stderr)
 
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     results: list[dict[str, Any]] = []
-    truth_counts: dict[int, tuple[int, int]] = {}
     for rows in args.sizes:
         data = generate(rows)
         truth = json.loads((data / "truth.json").read_text())
-        truth_counts[rows] = (len(truth["drifted"]), len(truth["undrifted"]))
         tools = [t for t in args.tools if rows <= args.slow_max_rows or t not in SLOW]
         runs: dict[str, list[dict[str, Any]]] = {t: [] for t in tools}
         for rep in range(args.repeat):
@@ -358,10 +376,10 @@ def main() -> None:
                     file=sys.stderr,
                 )
                 load_before = round(os.getloadavg()[0], 2)  # others using the machine?
-                if tool == "modelmon" and modelmon_skip:
+                if tool in MODELMON_VARIANTS and modelmon_skip:
                     r = {"skipped": modelmon_skip}
-                elif tool == "modelmon":
-                    r = run_modelmon(args.modelmon, data, log, args.timeout)
+                elif tool in MODELMON_VARIANTS:
+                    r = run_modelmon(args.modelmon, data, log, args.timeout, tool)
                 else:
                     r = run_peer(tool, data, log, args.timeout)
                 r["loadavg_1m_before"] = load_before
@@ -374,7 +392,7 @@ def main() -> None:
                 )
         results += [summarize(t, rows, runs[t], truth) for t in tools]
         write(args.out, started, results)
-    print(markdown(results, truth_counts))
+    print(markdown(results))
     print(f"\nwritten {args.out}", file=sys.stderr)
 
 

@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from modelmon.capture.columns import flat_rows
-from modelmon.formats.capture_jsonl import CapturePayload, CaptureRecord, JsonValue, record_rows
+from modelmon.formats.capture_jsonl import CapturePayload, CaptureRecord, record_rows
+from modelmon.formats.json_values import JsonValue
 
 scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5)
 values = st.recursive(

@@ -23,7 +23,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from modelmon.errors import ConfigError, DatasetError
-from modelmon.formats import capture_jsonl, datasets
+from modelmon.formats import (
+    _reading,
+    capture_jsonl,
+    csv_reader,
+    datasets,
+    jsonl_reader,
+    parquet_reader,
+    text_types,
+)
 from modelmon.formats.datasets import Dataset, DatasetSource, open_dataset
 
 DATA = Path(__file__).parent / "data"
@@ -223,7 +231,10 @@ def test_empty_frames_have_no_rows() -> None:
     assert str(error_of(pa.table({}))) == "pyarrow Table: the dataset has no rows"
 
 
-@pytest.mark.parametrize("module", [datasets, capture_jsonl])
+@pytest.mark.parametrize(
+    "module",
+    [datasets, _reading, parquet_reader, csv_reader, jsonl_reader, capture_jsonl, text_types],
+)
 def test_pandas_and_polars_are_imported_only_for_type_checking(module: ModuleType) -> None:
     tree = ast.parse(Path(str(module.__file__)).read_text())
     runtime = [node for node in tree.body if not isinstance(node, ast.If)]
@@ -551,7 +562,7 @@ def test_jsonl_mixed_types_become_text(tmp_path: Path) -> None:
 def test_jsonl_types_are_unified_across_blocks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(datasets, "_JSON_BLOCK", 1000)
+    monkeypatch.setattr(jsonl_reader, "_JSON_BLOCK", 1000)
     body = "".join(f'{{"a": {i}, "b": {i}}}\n' for i in range(1000))
     path = write(tmp_path / "t.jsonl", body + '{"a": "late", "b": 0.5}\n')
     dataset = open_dataset(path, batch_rows=300)
@@ -565,8 +576,8 @@ def test_jsonl_types_are_unified_across_blocks(
 
 
 def test_jsonl_lines_too_long(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(datasets, "_JSON_BLOCK", 10)
-    monkeypatch.setattr(datasets, "_JSON_LINE_MAX", 100)
+    monkeypatch.setattr(jsonl_reader, "_JSON_BLOCK", 10)
+    monkeypatch.setattr(jsonl_reader, "_JSON_LINE_MAX", 100)
     path = write(tmp_path / "t.jsonl", '{"a": 1}\n{"a": "' + "x" * 200 + '"}\n')
     error = error_of(path)
     assert error.line == 2
@@ -618,7 +629,7 @@ def test_well_formed_jsonl_is_parsed_by_arrow_on_both_reads(
     def python_reader(*args: Any) -> None:
         raise AssertionError("the slow reader was used")
 
-    monkeypatch.setattr(datasets, "_python_json", python_reader)
+    monkeypatch.setattr(jsonl_reader, "_python_json", python_reader)
     dataset = open_dataset(path)
     assert types(dataset) == {
         "a": "int64",

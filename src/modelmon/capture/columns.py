@@ -67,13 +67,8 @@ import pyarrow as pa
 from modelmon.capture.layout import utc
 from modelmon.capture.records import InferenceEvent, Payload
 from modelmon.errors import DatasetError
-from modelmon.formats.capture_jsonl import (
-    CapturePayload,
-    CaptureRecord,
-    CaptureRows,
-    JsonValue,
-    record_rows,
-)
+from modelmon.formats.capture_jsonl import CapturePayload, CaptureRecord, CaptureRows, record_rows
+from modelmon.formats.json_values import JsonValue
 
 __all__ = [
     "CAPTURE_SCHEMA_VERSION",

@@ -51,7 +51,12 @@ from modelmon.capture.records import InferenceEvent, Payload
 from modelmon.capture.report import ImportReport, Problems
 from modelmon.errors import ConfigError, DatasetError
 from modelmon.formats.capture_jsonl import parse_capture_record
-from modelmon.formats.datasets import DatasetFormat, open_dataset
+from modelmon.formats.datasets import (
+    JSON_LINES_SUFFIXES,
+    DatasetFormat,
+    first_json_object,
+    open_dataset,
+)
 
 __all__ = ["import_captures"]
 
@@ -140,16 +145,13 @@ def _files(path: Path, format: DatasetFormat | None) -> list[Path]:
 
 
 def _is_capture(path: Path) -> bool:
-    if path.suffix.lower() not in (".jsonl", ".json", ".ndjson"):
+    if path.suffix.lower() not in JSON_LINES_SUFFIXES:
         return False
-    with open(path, "rb") as stream:
-        for raw in stream:
-            if raw.strip():
-                try:
-                    first = json.loads(raw)
-                except ValueError:
-                    return True  # a broken first line: let the capture reader say where
-                return isinstance(first, dict) and "captureData" in first
+    try:
+        first = first_json_object(path)
+    except ValueError:
+        return True  # a broken first line: let the capture reader say where
+    return first is not None and "captureData" in first
     return False
 
 

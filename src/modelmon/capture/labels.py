@@ -41,7 +41,12 @@ from modelmon.capture.layout import check_name, utc
 from modelmon.capture.reader import find_captures
 from modelmon.capture.report import ImportReport, Problems
 from modelmon.errors import ConfigError, DatasetError
-from modelmon.formats.datasets import DatasetFormat, open_dataset
+from modelmon.formats.datasets import (
+    JSON_LINES_SUFFIXES,
+    DatasetFormat,
+    first_json_object,
+    open_dataset,
+)
 
 __all__ = ["import_labels"]
 
@@ -192,16 +197,13 @@ def _files(path: Path) -> list[Path]:
 
 
 def _is_ground_truth(path: Path) -> bool:
-    if path.suffix.lower() not in (".jsonl", ".json", ".ndjson"):
+    if path.suffix.lower() not in JSON_LINES_SUFFIXES:
         return False
-    with open(path, "rb") as stream:
-        for raw in stream:
-            if raw.strip():
-                try:
-                    first = json.loads(raw)
-                except ValueError:
-                    return False
-                return isinstance(first, dict) and "groundTruthData" in first
+    try:
+        first = first_json_object(path)
+    except ValueError:
+        return False
+    return first is not None and "groundTruthData" in first
     return False
 
 

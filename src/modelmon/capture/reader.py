@@ -49,7 +49,7 @@ from modelmon.capture.layout import (
     versions,
 )
 from modelmon.errors import DatasetError, NotFoundError
-from modelmon.formats.capture_jsonl import convert_text, infer_text_kind
+from modelmon.formats.text_types import convert_text, infer_text_kind
 
 __all__ = [
     "capture_features",

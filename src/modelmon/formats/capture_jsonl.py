@@ -1,4 +1,4 @@
-"""SageMaker data-capture records (JSON Lines, reference/sagemaker.md §7) and typed text columns.
+"""SageMaker data-capture records (JSON Lines, reference/sagemaker.md §7), laid out as rows.
 
 One line of a capture file is one inference event::
 
@@ -35,8 +35,8 @@ named (then the dataset has a header). Records laid out by position must all hav
 of output and input values, or the positional match with a baseline would silently shift.
 
 Every cell is kept as text (JSON numbers as their JSON text, true/false as words) and typed per
-column by :func:`infer_text_kind`, exactly as the CSV reader does, so a capture and the CSV it came
-from profile alike.
+column by :func:`modelmon.formats.text_types.infer_text_kind`, exactly as the CSV reader does, so a
+capture and the CSV it came from profile alike.
 """
 
 from __future__ import annotations
@@ -46,35 +46,28 @@ import binascii
 import csv
 import io
 import json
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, TypeAlias, cast
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from modelmon.errors import DatasetError
+from modelmon.formats.json_values import JsonValue, compact_json, load_json
+from modelmon.formats.text_types import convert_text, infer_text_kind
 
 __all__ = [
     "CaptureLayout",
     "CapturePayload",
     "CaptureRecord",
     "CaptureRows",
-    "ColumnKind",
     "capture_to_table",
-    "convert_text",
-    "infer_text_kind",
-    "is_number_text",
-    "kind_type",
-    "merge_kinds",
     "parse_capture_record",
     "record_rows",
     "text_columns",
 ]
 
-JsonValue: TypeAlias = "bool | int | float | str | list[JsonValue] | dict[str, JsonValue] | None"
 Encoding = Literal["CSV", "JSON", "BASE64"]
 Cell: TypeAlias = "str | None"
 
@@ -199,9 +192,7 @@ def _csv_rows(text: str) -> list[list[str]]:
 
 def _json(text: str, where: str, path: str | None, line: int) -> JsonValue:
     try:
-        value: JsonValue = json.loads(text)
-        if "\\u" in text:  # an escape may spell a lone surrogate, which Arrow cannot store
-            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        value = load_json(text)
     except UnicodeEncodeError as error:
         raise DatasetError(
             "the payload holds a lone surrogate escape (like \\ud800), not valid Unicode",
@@ -459,7 +450,7 @@ def _cell(value: JsonValue) -> Cell:
     if value is None or isinstance(value, str):
         return value
     # Numbers keep their JSON spelling (1 stays integral, 1.0 fractional); true/false are text.
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return compact_json(value)
 
 
 # -- records as a table --------------------------------------------------------------------------
@@ -522,7 +513,8 @@ def text_columns(records: Sequence[CaptureRows], names: Sequence[str]) -> list[p
 def capture_to_table(records: Iterable[CaptureRecord], *, path: str | None = None) -> pa.Table:
     """Lay ``records`` out as one typed table: output columns first, then input columns.
 
-    Columns are named as in :class:`CaptureRows` and typed by :func:`infer_text_kind`.
+    Columns are named as in :class:`CaptureRows` and typed by :func:`infer_text_kind`
+    (:mod:`modelmon.formats.text_types`).
     """
     layout = CaptureLayout(path)
     laid_out: list[CaptureRows] = []
@@ -533,91 +525,3 @@ def capture_to_table(records: Iterable[CaptureRecord], *, path: str | None = Non
     arrays = text_columns(laid_out, layout.names)
     typed = [convert_text(array, infer_text_kind(array)) for array in arrays]
     return pa.Table.from_arrays(typed, names=layout.names)
-
-
-# -- typing text columns (shared with the CSV reader) -------------------------------------------
-
-ColumnKind = Literal["null", "bool", "int", "float", "string"]
-
-# What Arrow's float64 cast accepts, for single values in Python (the header test).
-_NUMBER = re.compile(
-    r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:nan|inf|infinity)",
-    re.IGNORECASE,
-)
-
-_KIND_TYPES: dict[ColumnKind, pa.DataType] = {
-    "null": pa.null(),
-    "bool": pa.bool_(),
-    "int": pa.int64(),
-    "float": pa.float64(),
-    "string": pa.string(),
-}
-
-
-def kind_type(kind: ColumnKind) -> pa.DataType:
-    """The Arrow type a column of ``kind`` is read as."""
-    return _KIND_TYPES[kind]
-
-
-def merge_kinds(first: ColumnKind, second: ColumnKind) -> ColumnKind:
-    """The narrowest kind holding both: null < int < float; any other mix is text."""
-    if first == second or second == "null":
-        return first
-    if first == "null":
-        return second
-    if {first, second} == {"int", "float"}:
-        return "float"
-    return "string"
-
-
-def infer_text_kind(array: pa.Array, at_least: ColumnKind = "null") -> ColumnKind:
-    """The kind of a string array: null if it holds no value; int if every value is a decimal
-    integer that fits in int64 ("-12", "007"); float if every value is a decimal number ("1.5",
-    "+2", "1e-3", ".5") or nan/inf in any case; else string. Values with spaces around them stay
-    text (the profiler still counts them as numbers).
-
-    ``at_least`` is the kind of the batches before, so a column only widens and checks that
-    already failed are not run again. Arrow's casts do the parsing (fast, and the same casts
-    convert the column afterwards); the one thing they accept that we do not is hex ("0x1F").
-    """
-    values = array.drop_null()
-    if at_least == "string" or len(values) == 0:
-        return at_least
-    return merge_kinds(at_least, _own_text_kind(values, int_possible=at_least in ("null", "int")))
-
-
-def _own_text_kind(values: pa.Array, *, int_possible: bool) -> ColumnKind:
-    if int_possible and _casts(values, pa.int64()):
-        return "string" if _hexadecimal(values) else "int"
-    return "float" if _casts(values, pa.float64()) else "string"
-
-
-def _hexadecimal(values: pa.Array) -> bool:
-    data = values.buffers()[2]
-    raw = b"" if data is None else data.to_pybytes()
-    if b"x" not in raw and b"X" not in raw:
-        return False  # the usual answer, from a byte scan far faster than a string kernel
-    return bool(pc.any(pc.match_substring(values, "x", ignore_case=True)).as_py())
-
-
-def _casts(values: pa.Array, kind: pa.DataType) -> bool:
-    try:
-        pc.cast(values, kind)
-    except pa.ArrowInvalid:
-        return False
-    return True
-
-
-def is_number_text(text: str) -> bool:
-    """Whether ``text`` reads as a number under the rules of :func:`infer_text_kind`."""
-    return _NUMBER.fullmatch(text) is not None
-
-
-def convert_text(array: pa.Array, kind: ColumnKind) -> pa.Array:
-    """A string array as ``kind`` (as found by :func:`infer_text_kind` over all of its values)."""
-    assert kind != "bool", "text is never typed bool"
-    if kind == "string":
-        return array
-    if kind == "null":
-        return pa.nulls(len(array))
-    return pc.cast(array, _KIND_TYPES[kind])

@@ -29,14 +29,18 @@ import json
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from decimal import Decimal
 from os import PathLike
 from pathlib import Path
-from typing import Literal, NoReturn, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Literal, NoReturn, TypeAlias, TypeVar
 
 from modelmon.errors import BaselineFormatError, InputError, NotFoundError
 from modelmon.formats.atomic import atomic_file
+from modelmon.formats.json_values import JsonValue
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 __all__ = [
     "CATEGORICAL_DRIFT_METHODS",
@@ -85,10 +89,10 @@ __all__ = [
     "write_violations",
 ]
 
-JsonValue: TypeAlias = "bool | int | float | str | list[JsonValue] | dict[str, JsonValue] | None"
 JsonObject: TypeAlias = dict[str, JsonValue]
 StrPath: TypeAlias = "str | PathLike[str]"
 _T = TypeVar("_T")
+_D = TypeVar("_D", bound="DataclassInstance")
 _R = TypeVar("_R")
 
 InferredType = Literal["Integral", "Fractional", "String", "Unknown"]
@@ -228,20 +232,7 @@ class DistributionConstraints:
         self, overrides: DistributionConstraintsOverrides | None
     ) -> DistributionConstraints:
         """These settings with every key that ``overrides`` sets replaced."""
-        if overrides is None:
-            return self
-        o = overrides
-        return DistributionConstraints(
-            perform_comparison=_pick(o.perform_comparison, self.perform_comparison),
-            comparison_threshold=_pick(o.comparison_threshold, self.comparison_threshold),
-            comparison_method=_pick(o.comparison_method, self.comparison_method),
-            categorical_comparison_threshold=_pick(
-                o.categorical_comparison_threshold, self.categorical_comparison_threshold
-            ),
-            categorical_drift_method=_pick(
-                o.categorical_drift_method, self.categorical_drift_method
-            ),
-        )
+        return _overlay(self, overrides)
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,20 +279,11 @@ class MonitoringConfig:
         """The configuration one feature runs under, given its overrides."""
         if overrides is None:
             return self
-        o = overrides
-        return MonitoringConfig(
-            evaluate_constraints=_pick(o.evaluate_constraints, self.evaluate_constraints),
-            emit_metrics=_pick(o.emit_metrics, self.emit_metrics),
-            datatype_check_threshold=_pick(
-                o.datatype_check_threshold, self.datatype_check_threshold
-            ),
-            domain_content_threshold=_pick(
-                o.domain_content_threshold, self.domain_content_threshold
-            ),
-            distribution_constraints=self.distribution_constraints.overridden_by(
-                o.distribution_constraints
-            ),
+        merged = _overlay(self, replace(overrides, distribution_constraints=None))
+        distribution = self.distribution_constraints.overridden_by(
+            overrides.distribution_constraints
         )
+        return replace(merged, distribution_constraints=distribution)
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,8 +328,16 @@ class Violations:
     violations: tuple[Violation, ...] = ()
 
 
-def _pick(override: _T | None, inherited: _T) -> _T:
-    return inherited if override is None else override
+def _overlay(base: _D, overrides: DataclassInstance | None) -> _D:
+    """``base`` with every field that ``overrides`` sets (not None) replaced."""
+    if overrides is None:
+        return base
+    changes = {
+        f.name: value
+        for f in fields(overrides)
+        if (value := getattr(overrides, f.name)) is not None
+    }
+    return replace(base, **changes)
 
 
 # ---------------------------------------------------------------------------------------------
