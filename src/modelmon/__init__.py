@@ -11,10 +11,12 @@ import typing as _typing
 from modelmon.errors import (
     BaselineFormatError,
     ConfigError,
+    ConflictError,
     DatasetError,
     InputError,
     ModelmonError,
     NotFoundError,
+    SchemaVersionError,
 )
 
 if _typing.TYPE_CHECKING:
@@ -84,6 +86,7 @@ __all__ = [
     "CaptureWriter",
     "ColumnProfile",
     "ConfigError",
+    "ConflictError",
     "DataQualityBaseline",
     "DataQualityMonitor",
     "DataQualityResult",
@@ -98,6 +101,7 @@ __all__ = [
     "ModelmonError",
     "NotFoundError",
     "Payload",
+    "SchemaVersionError",
     "__version__",
     "capture_features",
     "import_captures",

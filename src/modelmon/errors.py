@@ -5,7 +5,9 @@
     + DatasetError              a dataset (CSV, Parquet, JSON Lines, capture) cannot be read
     + BaselineFormatError       a statistics/constraints/analysis JSON file is not valid
   x ConfigError                 a parameter or option is wrong (exit 2, HTTP 422)
+    + SchemaVersionError        the database schema is not the one this modelmon expects
   x NotFoundError               a named thing does not exist (exit 2, HTTP 404)
+  x ConflictError               the request clashes with stored state (exit 2, HTTP 409)
 
 Every message says where (file, line, column), what was expected and what was found, so the
 user can fix the input without reading a traceback.
@@ -18,10 +20,12 @@ from os import PathLike
 __all__ = [
     "BaselineFormatError",
     "ConfigError",
+    "ConflictError",
     "DatasetError",
     "InputError",
     "ModelmonError",
     "NotFoundError",
+    "SchemaVersionError",
 ]
 
 
@@ -106,3 +110,13 @@ class NotFoundError(ModelmonError):
     """A model, version, execution, feature or file that was named does not exist."""
 
     http_status = 404
+
+
+class SchemaVersionError(ConfigError):
+    """The database schema is not the one this version of modelmon was written for."""
+
+
+class ConflictError(ModelmonError):
+    """The request clashes with the stored state: a duplicate name, a disallowed status change."""
+
+    http_status = 409

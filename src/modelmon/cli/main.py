@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Sequence
 
 from modelmon import __version__
-from modelmon.cli import capture, data_quality, demo, proxy
+from modelmon.cli import capture, data_quality, db, demo, proxy
 from modelmon.errors import ModelmonError
 
 __all__ = ["build_parser", "main"]
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     capture.register(commands)
     data_quality.register(commands)
+    db.register(commands)
     demo.register(commands)
     proxy.register(commands)
     return parser

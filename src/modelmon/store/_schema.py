@@ -1,0 +1,183 @@
+"""The tables, as SQLAlchemy Core metadata: the one source the migrations are checked against.
+
+Changing anything here needs a new migration in ``migrations/versions/`` and a refreshed snapshot
+(``tests/store/test_schema.py`` says how); the snapshot test fails otherwise.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from modelmon.store._types import UtcDateTime
+
+__all__ = [
+    "baselines",
+    "executions",
+    "metadata",
+    "model_versions",
+    "models",
+    "points",
+    "schedules",
+    "series",
+    "tokens",
+    "violations",
+]
+
+# Named constraints, so migrations can refer to them and both databases agree on the names.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only auto-increments an "INTEGER PRIMARY KEY"; PostgreSQL gets 64-bit ids for the tables
+# that grow with time.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+models = Table(
+    "models",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("description", Text, nullable=False),
+    Column("problem_type", String(32), nullable=False),
+    Column("schema", JSON, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("model_id", Integer, ForeignKey("models.id", ondelete="CASCADE"), nullable=False),
+    Column("version", String(255), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("model_id", "version"),
+)
+
+baselines = Table(
+    "baselines",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "version_id", Integer, ForeignKey("model_versions.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("monitor_type", String(32), nullable=False),
+    Column("files", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("version_id", "monitor_type"),
+)
+
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column(
+        "version_id", Integer, ForeignKey("model_versions.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("monitor_type", String(32), nullable=False),
+    Column("cron", String(64), nullable=False),
+    # Offsets in whole seconds: an interval type is not portable between the two databases.
+    Column("start_offset_s", BigInteger, nullable=True),
+    Column("end_offset_s", BigInteger, nullable=True),
+    Column("window_start", UtcDateTime, nullable=True),
+    Column("window_end", UtcDateTime, nullable=True),
+    Column("config", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(None, "version_id"),
+)
+
+executions = Table(
+    "executions",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("schedule_id", Integer, ForeignKey("schedules.id", ondelete="CASCADE"), nullable=False),
+    Column("scheduled_time", UtcDateTime, nullable=False),
+    Column("window_start", UtcDateTime, nullable=False),
+    Column("window_end", UtcDateTime, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("failure_reason", Text, nullable=True),
+    Column("started_at", UtcDateTime, nullable=True),
+    Column("ended_at", UtcDateTime, nullable=True),
+    Column("output_files", JSON, nullable=False),
+    Column("exit_message", Text, nullable=True),
+    Column("lease_owner", String(255), nullable=True),
+    Column("lease_expires_at", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    # The lease: a scheduled run exists once, whichever server instance creates it first.
+    UniqueConstraint("schedule_id", "scheduled_time"),
+    Index(None, "status", "lease_expires_at"),
+)
+
+violations = Table(
+    "violations",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("execution_id", BigId, ForeignKey("executions.id", ondelete="CASCADE"), nullable=False),
+    Column("feature", String(255), nullable=False),
+    Column("check_type", String(64), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(None, "execution_id"),
+    Index(None, "created_at"),
+)
+
+# A series is one (name, label set). Labels are stored once here and points refer to the id, so
+# a point costs a few bytes; labels_hash (sha256 of the canonical JSON) keeps the unique index
+# small whatever the labels' length.
+series = Table(
+    "series",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("labels", JSON, nullable=False),
+    Column("labels_hash", String(64), nullable=False),
+    UniqueConstraint("name", "labels_hash"),
+)
+
+# The hot table. The primary key (series_id, time_us) is the read path: one series over a time
+# range is one index range scan. On SQLite the table is WITHOUT ROWID, so the rows themselves are
+# clustered by that key. Times are integer microseconds since the epoch: compact, exact and
+# compared the same way by both databases. execution_id records provenance only; it is not a
+# foreign key because deleting an execution would then need an index on this table.
+points = Table(
+    "points",
+    metadata,
+    Column("series_id", BigId, ForeignKey("series.id", ondelete="CASCADE"), nullable=False),
+    Column("time_us", BigInteger, nullable=False),
+    # Nullable because SQLite stores NaN as NULL; it is read back as NaN on both databases.
+    Column("value", Double, nullable=True),
+    Column("execution_id", BigInteger, nullable=True),
+    PrimaryKeyConstraint("series_id", "time_us"),
+    sqlite_with_rowid=False,
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime, nullable=True),
+)
