@@ -1,7 +1,7 @@
 """Capture proxy latency: what ``modelmon proxy`` adds to a model server's response time.
 
-    .venv/bin/python benchmarks/proxy_latency.py                     # 500 req/s, 2 x 24 s measured
-    .venv/bin/python benchmarks/proxy_latency.py --rate 1000 --seconds 12 --rounds 4
+    .venv/bin/python benchmarks/proxy_latency.py      # 500 req/s, 24 s measured per target
+    .venv/bin/python benchmarks/proxy_latency.py --rate 1000 --sampling-percentage 0
 
 Starts, all on 127.0.0.1 and each as its own process:
 
@@ -9,16 +9,18 @@ Starts, all on 127.0.0.1 and each as its own process:
   1 ms: it parses the JSON features, scores them, and waits 1 ms (a sleep, not CPU, so the three
   processes sharing the machine's cores measure the proxy rather than their fight for the CPU);
 * **the proxy**, exactly as a user starts it: ``modelmon proxy --upstream ... --data-dir TMP``,
-  capturing 100% of the inferences to Parquet.
+  capturing 100% of the inferences to Parquet (its event loop is uvloop's if uvloop is
+  installed, as the result file records).
 
 This process is the **load generator**: open loop at a fixed rate (request i is sent at
 ``start + i / rate`` whether or not earlier ones have answered) over keep-alive connections, with a
 minimal HTTP/1.1 client so that it takes little of the CPU the servers under test need. Each
 latency runs from the send to the last byte of the response; how late the generator sent (its
 scheduling lag) is reported on its own. It warms both targets up (not measured), then alternates
-direct and proxied rounds, so drift in the machine's load hits both alike. Reports p50/p90/p99/
-p99.9/max per target and the difference ("added"), the proxy's CPU time per request, and checks
-that the proxy captured every request. Writes benchmarks/results/proxy-latency-<date>.json and
+short direct and proxied rounds (2 s each by default), so the load of anything else running on
+the machine hits both alike. Reports p50/p90/p99/p99.9/max per target and the difference
+("added"), the CPU time per request of the proxy and of its capture process, and checks that the
+proxy captured every request. Writes benchmarks/results/proxy-latency-<date>.json and
 prints a markdown table.
 """
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import importlib.util
 import json
 import math
 import os
@@ -51,6 +54,7 @@ FEATURES = 20
 BODY = json.dumps({"features": [round(0.05 * i, 2) for i in range(FEATURES)]}).encode()
 WEIGHTS = [0.01 * (i % 7 - 3) for i in range(FEATURES)]
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+LEAD_IN_SECONDS = 0.25
 
 
 # -- the upstream model server (run as its own process: ``proxy_latency.py upstream``) ---------
@@ -102,6 +106,14 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process, from /proc (Linux)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def cpu_of(pids: list[int]) -> list[float]:
+    return [cpu_seconds(pid) for pid in pids]
+
+
+def children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
 # -- the load generator ---------------------------------------------------------------------
@@ -234,7 +246,9 @@ async def measure(
     results: dict[str, dict[str, Any]] = {
         name: {"latencies": [], "lags": [], "errors": 0, "requests": 0} for name in targets
     }
-    proxy_cpu = 0.0
+    # The proxy's process, and its capture process (the writer), measured apart.
+    processes = [proxy_pid, *children(proxy_pid)]
+    proxy_cpu = [0.0] * len(processes)
     pools = {name: Pool(url) for name, url in targets.items()}
     try:
         for name in targets:
@@ -242,10 +256,15 @@ async def measure(
             await fire(pools[name], args.rate, args.warmup)
         for round_ in range(args.rounds):
             for name in targets:
-                cpu_before = cpu_seconds(proxy_pid)
+                # A short unmeasured lead-in: the target was idle during the other's round.
+                await fire(pools[name], args.rate, LEAD_IN_SECONDS)
+                cpu_before = cpu_of(processes)
                 latencies, lags, errors = await fire(pools[name], args.rate, args.seconds)
                 if name == "proxied":
-                    proxy_cpu += cpu_seconds(proxy_pid) - cpu_before
+                    for index, (after, before) in enumerate(
+                        zip(cpu_of(processes), cpu_before, strict=True)
+                    ):
+                        proxy_cpu[index] += after - before
                 result = results[name]
                 result["latencies"].append(latencies)
                 result["lags"].append(lags)
@@ -274,9 +293,9 @@ async def measure(
         key: round(report["proxied"][key] - report["direct"][key], 3)
         for key in ("p50_ms", "p90_ms", "p99_ms", "p999_ms", "mean_ms")
     }
-    report["proxy_cpu_us_per_request"] = round(
-        proxy_cpu / max(1, report["proxied"]["requests"]) * 1e6, 1
-    )
+    per_request = [cpu / max(1, report["proxied"]["requests"]) * 1e6 for cpu in proxy_cpu]
+    report["proxy_cpu_us_per_request"] = round(per_request[0], 1)
+    report["capture_process_cpu_us_per_request"] = round(sum(per_request[1:]), 1)
     return report
 
 
@@ -302,8 +321,8 @@ def table(report: dict[str, Any]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rate", type=float, default=500.0, help="requests per second")
-    parser.add_argument("--seconds", type=float, default=6.0, help="length of one measured round")
-    parser.add_argument("--rounds", type=int, default=4, help="measured rounds per target")
+    parser.add_argument("--seconds", type=float, default=2.0, help="length of one measured round")
+    parser.add_argument("--rounds", type=int, default=12, help="measured rounds per target")
     parser.add_argument("--warmup", type=float, default=5.0, help="warm-up seconds per target")
     parser.add_argument("--model-ms", type=float, default=1.0, help="upstream time per predict")
     parser.add_argument(
@@ -348,7 +367,8 @@ def main() -> int:
             upstream.send_signal(signal.SIGINT)
             upstream.wait(timeout=30)
     captured = re.search(r"(\d+) inferences captured, (\d+) dropped", stopped)
-    sent = report["proxied"]["requests"] + int(args.rate * args.warmup)
+    unmeasured = int(args.rate * args.warmup) + args.rounds * int(args.rate * LEAD_IN_SECONDS)
+    sent = report["proxied"]["requests"] + unmeasured
     report["capture"] = {
         "requests_through_proxy": sent,
         "captured": int(captured.group(1)) if captured else None,
@@ -367,6 +387,7 @@ def main() -> int:
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "python": platform.python_version(),
         "aiohttp": aiohttp.__version__,
+        "proxy_event_loop": "uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
         "platform": platform.platform(),
     }
     output = args.output or RESULTS / f"proxy-latency-{dt.date.today().isoformat()}.json"
@@ -375,7 +396,8 @@ def main() -> int:
     print()
     print(table(report))
     print(
-        f"\nproxy CPU per request: {report['proxy_cpu_us_per_request']} µs; captured "
+        f"\nCPU per request: proxy {report['proxy_cpu_us_per_request']} µs, capture process "
+        f"{report['capture_process_cpu_us_per_request']} µs; captured "
         f"{report['capture']['captured']} of {sent} requests "
         f"({report['capture']['dropped']} dropped); generator lag p99: direct "
         f"{report['direct']['generator_lag_p99_ms']} ms, proxied "

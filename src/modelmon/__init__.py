@@ -23,6 +23,7 @@ if _typing.TYPE_CHECKING:
     from modelmon.api import profile
     from modelmon.capture import (
         Capture,
+        CaptureMiddleware,
         CaptureStats,
         CaptureWriter,
         ImportReport,
@@ -37,7 +38,6 @@ if _typing.TYPE_CHECKING:
         read_captures,
         windows_needing_reevaluation,
     )
-    from modelmon.capture.asgi import CaptureMiddleware
     from modelmon.formats.datasets import Dataset, open_dataset
     from modelmon.monitors.data_quality import (
         DataQualityBaseline,
@@ -53,7 +53,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "profile": "modelmon.api",
     "Capture": "modelmon.capture",
-    "CaptureMiddleware": "modelmon.capture.asgi",
+    "CaptureMiddleware": "modelmon.capture",
     "CaptureStats": "modelmon.capture",
     "CaptureWriter": "modelmon.capture",
     "ImportReport": "modelmon.capture",

@@ -89,6 +89,8 @@ class ModelServer(BaseHTTPRequestHandler):
             self.slow_started.set()
             time.sleep(float(parse_qs(url.query)["seconds"][0]))
             self._reply(200, b'{"score": 1}', "application/json")
+        elif url.path == "/drop":  # a model server that dies mid-request
+            self.close_connection = True
         elif url.path == "/gzip":
             self._reply(
                 200, gzip.compress(b'{"score": 0.7}'), "application/json", Content_Encoding="gzip"
@@ -311,6 +313,15 @@ def test_streams_are_passed_on_and_long_bodies_captured_up_to_the_limit(
     assert post.request.content_type.startswith(f"{TRUNCATED_MEDIA_TYPE}; size=5120;")
 
 
+def test_an_upstream_path_prefix_is_kept(upstream: Upstream) -> None:
+    proxy = RunningProxy(upstream.url + "/echo/base/", RecordingWriter())
+    try:
+        seen = httpx.get(f"{proxy.url}/v1/predict?x=1").json()
+    finally:
+        proxy.close()
+    assert seen["path"] == "/echo/base/v1/predict?x=1"
+
+
 def test_connections_to_the_upstream_are_kept_alive(upstream: Upstream) -> None:
     proxy = RunningProxy(upstream.url, RecordingWriter())
     try:
@@ -347,6 +358,21 @@ def test_an_unreachable_upstream_gives_502_and_is_recorded() -> None:
     assert event.response is None  # the model answered nothing
     assert event.request is not None
     assert event.request.data == b'{"age":1}'
+
+
+def test_an_upstream_that_drops_the_connection_gives_502(
+    proxied: tuple[httpx.Client, RunningProxy],
+) -> None:
+    client, proxy = proxied
+    response = client.post("/drop", json={"age": 1})
+    assert response.status_code == 502
+    assert response.json()["error"] == "the upstream failed to answer"
+    [event] = proxy.writer.events
+    assert event.status == 502
+    assert (
+        event.error == "the upstream failed to answer: ServerDisconnectedError: Server disconnected"
+    )
+    assert event.response is None
 
 
 def test_a_silent_upstream_gives_504_after_the_timeout(upstream: Upstream) -> None:

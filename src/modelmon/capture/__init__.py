@@ -1,7 +1,8 @@
 """Capture inferences, import them, join late ground truth, and read them back.
 
-* Capture: :class:`Capture` (the Python SDK), or :class:`CaptureWriter` fed
-  :class:`InferenceEvent` objects (what the ASGI middleware and the proxy use).
+* Capture: :class:`Capture` (the Python SDK), :class:`CaptureMiddleware` (ASGI apps), or
+  :class:`CaptureWriter` fed :class:`InferenceEvent` objects (what the middleware and the
+  proxy, :mod:`modelmon.capture.proxy`, use).
 * Import: :func:`import_captures` (SageMaker data capture, batch-inference output) and
   :func:`import_labels` (ground truth), each returning an :class:`ImportReport`.
 * Read: :func:`read_captures` (a time window, labels joined, as an Arrow table),
@@ -15,6 +16,7 @@ Storage: Parquet under ``DATA_DIR/captures/<model>/<version>/yyyy/mm/dd/hh/`` an
 
 from __future__ import annotations
 
+from modelmon.capture.asgi import CaptureMiddleware
 from modelmon.capture.coverage import LabelCoverage, label_coverage, windows_needing_reevaluation
 from modelmon.capture.importers import import_captures
 from modelmon.capture.labels import import_labels
@@ -26,6 +28,7 @@ from modelmon.capture.writer import CaptureStats, CaptureWriter
 
 __all__ = [
     "Capture",
+    "CaptureMiddleware",
     "CaptureStats",
     "CaptureWriter",
     "ImportReport",

@@ -124,7 +124,8 @@ def _proxy(args: argparse.Namespace) -> int:
             stats = await capture.close()
         return stats
 
-    stats = asyncio.run(run())
+    with asyncio.Runner(loop_factory=capture_proxy.new_event_loop) as runner:
+        stats = runner.run(run())
     print(
         f"modelmon proxy: stopped; {stats.written} inferences captured, {stats.dropped} dropped, "
         f"{stats.failed} lost to write errors, {proxy.capture_errors} capture errors",
