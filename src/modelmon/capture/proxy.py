@@ -267,7 +267,7 @@ class CaptureProxy:
             async with session.request(
                 request.method, url, headers=headers, data=data, allow_redirects=False
             ) as upstream:
-                reply_headers = self._client_headers(upstream.headers, inference_id)
+                reply_headers = self._end_to_end(upstream.headers, inference_id)
                 if upstream.headers.get("Content-Length") is not None or not _may_have_body(
                     request.method, upstream.status
                 ):
@@ -324,15 +324,7 @@ class CaptureProxy:
             return None
 
     def _upstream_headers(self, request: web.Request, inference_id: str) -> CIMultiDict[str]:
-        incoming = request.headers
-        dropped = _connection_listed(incoming)
-        headers: CIMultiDict[str] = CIMultiDict()
-        for name, value in incoming.items():
-            lowered = name.lower()
-            if lowered not in _HOP_BY_HOP and lowered not in dropped:
-                headers.add(name, value)
-        if self.id_header not in headers:
-            headers[self.id_header] = inference_id
+        headers = self._end_to_end(request.headers, inference_id)
         if request.remote:
             forwarded = headers.get("X-Forwarded-For")
             headers["X-Forwarded-For"] = (
@@ -344,9 +336,8 @@ class CaptureProxy:
             headers["X-Forwarded-Proto"] = request.scheme
         return headers
 
-    def _client_headers(
-        self, incoming: CIMultiDictProxy[str], inference_id: str
-    ) -> CIMultiDict[str]:
+    def _end_to_end(self, incoming: CIMultiDictProxy[str], inference_id: str) -> CIMultiDict[str]:
+        """The headers meant for the other side (hop-by-hop ones dropped), with the id header."""
         dropped = _connection_listed(incoming)
         headers: CIMultiDict[str] = CIMultiDict()
         for name, value in incoming.items():
