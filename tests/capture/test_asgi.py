@@ -20,27 +20,9 @@ import uvicorn
 from fastapi import FastAPI, HTTPException, Request
 from starlette.responses import PlainTextResponse, StreamingResponse
 
-from modelmon.capture import InferenceEvent
 from modelmon.capture.asgi import TRUNCATED_MEDIA_TYPE, CaptureMiddleware
+from modelmon.capture.testing import RecordingSink
 from modelmon.errors import ConfigError
-
-
-class RecordingWriter:
-    """Stands in for CaptureWriter where a test inspects the exact events submitted."""
-
-    def __init__(self, *, keep: bool = True, fail: bool = False) -> None:
-        self.keep = keep
-        self.fail = fail
-        self.events: list[InferenceEvent] = []
-
-    def should_sample(self, inference_id: str) -> bool:
-        return self.keep
-
-    def submit(self, event: InferenceEvent) -> bool:
-        if self.fail:
-            raise OSError("disk on fire")
-        self.events.append(event)
-        return True
 
 
 def model_app() -> FastAPI:
@@ -89,7 +71,7 @@ def call(app: Any, method: str, url: str, **options: Any) -> httpx.Response:
     return asyncio.run(go())
 
 
-def captured(writer: RecordingWriter, **options: Any) -> FastAPI:
+def captured(writer: RecordingSink, **options: Any) -> FastAPI:
     app = model_app()
     app.add_middleware(
         CaptureMiddleware,
@@ -102,7 +84,7 @@ def captured(writer: RecordingWriter, **options: Any) -> FastAPI:
 
 
 def test_a_json_inference_is_captured_and_its_id_returned() -> None:
-    writer = RecordingWriter()
+    writer = RecordingSink()
     before = datetime.now(UTC)
     response = call(captured(writer), "POST", "/predict", json={"age": 41})
     assert response.status_code == 200
@@ -124,7 +106,7 @@ def test_a_json_inference_is_captured_and_its_id_returned() -> None:
 
 
 def test_the_clients_id_is_kept_and_csv_is_captured_as_sent() -> None:
-    writer = RecordingWriter()
+    writer = RecordingSink()
     body = b"41,1200.5\n37,99\n"
     response = call(
         captured(writer),
@@ -144,7 +126,7 @@ def test_the_clients_id_is_kept_and_csv_is_captured_as_sent() -> None:
 
 
 def test_a_custom_id_header_and_a_path_filter() -> None:
-    writer = RecordingWriter()
+    writer = RecordingSink()
     app = captured(writer, id_header="Request-Id", paths=["/predict"])
     health = call(app, "GET", "/health")
     assert health.json() == {"status": "ok"}
@@ -155,7 +137,7 @@ def test_a_custom_id_header_and_a_path_filter() -> None:
 
 
 def test_requests_not_sampled_are_served_with_an_id_but_not_captured() -> None:
-    writer = RecordingWriter(keep=False)
+    writer = RecordingSink(keep=False)
     response = call(captured(writer), "POST", "/predict", json={"age": 41})
     assert response.json() == {"score": 0.291}
     assert len(response.headers["x-inference-id"]) == 32
@@ -163,7 +145,7 @@ def test_requests_not_sampled_are_served_with_an_id_but_not_captured() -> None:
 
 
 def test_errors_of_the_app_are_captured_and_still_raised() -> None:
-    writer = RecordingWriter()
+    writer = RecordingSink()
     app = captured(writer)
     rejected = call(app, "POST", "/reject", json={"age": "x"})
     assert rejected.status_code == 400
@@ -179,7 +161,7 @@ def test_errors_of_the_app_are_captured_and_still_raised() -> None:
 
 
 def test_a_streamed_response_is_passed_whole_and_captured_up_to_the_limit() -> None:
-    writer = RecordingWriter()
+    writer = RecordingSink()
     response = call(captured(writer, max_body_bytes=2500), "GET", "/stream")
     assert response.content == b"A" * 1000 + b"B" * 1000 + b"C" * 1000
     [event] = writer.events
@@ -192,7 +174,7 @@ def test_a_streamed_response_is_passed_whole_and_captured_up_to_the_limit() -> N
 
 
 def test_a_request_body_in_chunks_is_joined() -> None:
-    writer = RecordingWriter()
+    writer = RecordingSink()
 
     async def chunks() -> AsyncIterator[bytes]:
         yield b'{"age":'
@@ -205,7 +187,7 @@ def test_a_request_body_in_chunks_is_joined() -> None:
 
 
 def test_a_failing_capture_never_changes_the_response(caplog: pytest.LogCaptureFixture) -> None:
-    writer = RecordingWriter(fail=True)
+    writer = RecordingSink(fail=True)
     app = model_app()
     middleware = CaptureMiddleware(app, model="churn", writer=writer)  # type: ignore[arg-type]
     with caplog.at_level(logging.WARNING, logger="modelmon.capture"):
@@ -232,7 +214,7 @@ def test_a_plain_asgi_app_without_starlette() -> None:
         await send({"type": "http.response.start", "status": 201, "headers": headers})
         await send({"type": "http.response.body", "body": body[::-1]})
 
-    writer = RecordingWriter()
+    writer = RecordingSink()
     middleware = CaptureMiddleware(app, model="m", writer=writer)  # type: ignore[arg-type]
     response = call(middleware, "POST", "/anything", content=b"[1,2]")
     assert response.status_code == 201
@@ -258,7 +240,7 @@ def test_other_scopes_pass_through_untouched(kind: str) -> None:
     async def send(message: dict[str, Any]) -> None:
         return None
 
-    middleware = CaptureMiddleware(app, model="m", writer=RecordingWriter())  # type: ignore[arg-type]
+    middleware = CaptureMiddleware(app, model="m", writer=RecordingSink())
     scope = {"type": kind, "path": "/ws", "headers": []}
     asyncio.run(middleware(scope, receive, send))
     assert seen == [(scope, receive, send)]
@@ -269,8 +251,8 @@ def test_other_scopes_pass_through_untouched(kind: str) -> None:
     ("options", "message"),
     [
         ({}, "exactly one of the 'data_dir' and 'writer' parameters. Got neither"),
-        ({"data_dir": "x", "writer": RecordingWriter()}, "Got both"),
-        ({"writer": RecordingWriter(), "sampling": 0.5}, "'sampling' parameter"),
+        ({"data_dir": "x", "writer": RecordingSink()}, "Got both"),
+        ({"writer": RecordingSink(), "sampling": 0.5}, "'sampling' parameter"),
         ({"data_dir": "x", "id_header": " "}, "'id_header' parameter"),
         ({"data_dir": "x", "max_body_bytes": -1}, "'max_body_bytes' parameter"),
     ],

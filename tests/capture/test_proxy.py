@@ -28,6 +28,7 @@ import pytest
 from modelmon.capture import InferenceEvent, Payload
 from modelmon.capture.asgi import TRUNCATED_MEDIA_TYPE
 from modelmon.capture.proxy import CaptureProcess, CaptureProxy
+from modelmon.capture.testing import RecordingSink
 from modelmon.cli.main import main
 
 
@@ -133,28 +134,10 @@ def upstream() -> Iterator[Upstream]:
     model.server.server_close()
 
 
-class RecordingWriter:
-    """Stands in for CaptureWriter where a test inspects the exact events submitted."""
-
-    def __init__(self) -> None:
-        self.keep = True
-        self.fail = False
-        self.events: list[InferenceEvent] = []
-
-    def should_sample(self, inference_id: str) -> bool:
-        return self.keep
-
-    def submit(self, event: InferenceEvent) -> bool:
-        if self.fail:
-            raise OSError("disk on fire")
-        self.events.append(event)
-        return True
-
-
 class RunningProxy:
     """A CaptureProxy on its own event loop in a thread, listening on an ephemeral port."""
 
-    def __init__(self, upstream: str, writer: RecordingWriter, **options: Any) -> None:
+    def __init__(self, upstream: str, writer: RecordingSink, **options: Any) -> None:
         self.writer = writer
         self.proxy = CaptureProxy(upstream, model="churn", version="v3", writer=writer, **options)  # type: ignore[arg-type]
         self.loop = asyncio.new_event_loop()
@@ -174,7 +157,7 @@ class RunningProxy:
 
 @pytest.fixture
 def proxied(upstream: Upstream) -> Iterator[tuple[httpx.Client, RunningProxy]]:
-    proxy = RunningProxy(upstream.url, RecordingWriter(), max_body_bytes=1000)
+    proxy = RunningProxy(upstream.url, RecordingSink(), max_body_bytes=1000)
     with httpx.Client(base_url=proxy.url, timeout=10) as client:
         yield client, proxy
     proxy.close()
@@ -314,7 +297,7 @@ def test_streams_are_passed_on_and_long_bodies_captured_up_to_the_limit(
 
 
 def test_an_upstream_path_prefix_is_kept(upstream: Upstream) -> None:
-    proxy = RunningProxy(upstream.url + "/echo/base/", RecordingWriter())
+    proxy = RunningProxy(upstream.url + "/echo/base/", RecordingSink())
     try:
         seen = httpx.get(f"{proxy.url}/v1/predict?x=1").json()
     finally:
@@ -323,7 +306,7 @@ def test_an_upstream_path_prefix_is_kept(upstream: Upstream) -> None:
 
 
 def test_connections_to_the_upstream_are_kept_alive(upstream: Upstream) -> None:
-    proxy = RunningProxy(upstream.url, RecordingWriter())
+    proxy = RunningProxy(upstream.url, RecordingSink())
     try:
         upstream.connections.clear()
         with httpx.Client(base_url=proxy.url) as client:
@@ -339,7 +322,7 @@ def test_an_unreachable_upstream_gives_502_and_is_recorded() -> None:
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    proxy = RunningProxy(f"http://127.0.0.1:{port}", RecordingWriter())
+    proxy = RunningProxy(f"http://127.0.0.1:{port}", RecordingSink())
     try:
         response = httpx.post(
             f"{proxy.url}/predict", json={"age": 1}, headers={"X-Inference-Id": "u"}
@@ -376,7 +359,7 @@ def test_an_upstream_that_drops_the_connection_gives_502(
 
 
 def test_a_silent_upstream_gives_504_after_the_timeout(upstream: Upstream) -> None:
-    proxy = RunningProxy(upstream.url, RecordingWriter(), timeout=0.3)
+    proxy = RunningProxy(upstream.url, RecordingSink(), timeout=0.3)
     try:
         started = time.monotonic()
         response = httpx.get(f"{proxy.url}/slow?seconds=1.5", timeout=10)

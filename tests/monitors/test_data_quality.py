@@ -371,3 +371,13 @@ def test_infinities_are_values_not_crashes() -> None:
     drift = result.drift[0]
     assert drift.drift is False
     assert math.isfinite(drift.metrics["wasserstein_normed"])
+
+
+def test_chi_squared_without_a_testable_table_is_not_evaluated() -> None:
+    monitor = modelmon.DataQualityMonitor(categorical_drift_method="ChiSquared")
+    baseline = monitor.baseline(pa.table({"plan": ["pro"] * 50}))
+    result = monitor.check(pa.table({"plan": ["pro"] * 30}), baseline)
+    drift = result.drift[0]
+    assert drift.drift is None
+    assert drift.reason == "too few categories for a chi-squared test after regrouping"
+    assert result.violations == ()

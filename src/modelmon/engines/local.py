@@ -35,22 +35,9 @@ def profile_dataset(dataset: Dataset, *, workers: int | None = None) -> DatasetP
     """Profile every column of ``dataset``; the result is mergeable with other profiles."""
     workers = workers or default_workers()
     profile = DatasetProfile.empty(dataset.schema.names)
-    batches = _prefetch(dataset.batches())
-    if workers == 1:
-        for batch in batches:
-            profile.update(batch)
-        return profile
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="modelmon-profile") as pool:
-        for batch in batches:
-            offset = profile.row_count
-            columns = [profile.column(name) for name in batch.schema.names]
-            jobs = [
-                pool.submit(column.update, array, offset)
-                for column, array in zip(columns, batch.columns, strict=True)
-            ]
-            for job in jobs:
-                job.result()
-            profile.row_count += batch.num_rows
+        for batch in _prefetch(dataset.batches()):
+            profile.update(batch, pool.map)
     return profile
 
 

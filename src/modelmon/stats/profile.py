@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -352,10 +352,18 @@ class DatasetProfile:
     def names(self) -> list[str]:
         return list(self.columns)
 
-    def update(self, batch: pa.RecordBatch | pa.Table) -> None:
-        """Add one batch of rows (columns matched by name; new columns start at this row)."""
-        for name, column in zip(batch.schema.names, batch.columns, strict=True):
-            self.column(name).update(column, self.row_count)
+    def update(
+        self, batch: pa.RecordBatch | pa.Table, mapper: Callable[..., Iterable[None]] = map
+    ) -> None:
+        """Add one batch of rows (columns matched by name; new columns start at this row).
+
+        ``mapper`` runs the per-column updates: ``map`` in this thread, or an executor's ``map``
+        to profile the columns in parallel (they share nothing).
+        """
+        offset = self.row_count
+        columns = [self.column(name) for name in batch.schema.names]
+        for _ in mapper(lambda c, a: c.update(a, offset), columns, batch.columns):
+            pass  # draining the results re-raises a failed column's error here
         self.row_count += batch.num_rows
 
     def column(self, name: str) -> ColumnProfile:

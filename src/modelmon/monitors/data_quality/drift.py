@@ -10,7 +10,7 @@ verdict always names the one rule that produced it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -98,7 +98,7 @@ def _numeric(
     }
     statistic = robust if config.comparison_method == "Robust" else simple
     method = f"{config.comparison_method} L-infinity"
-    return _verdict(result, metrics, method, statistic, config.comparison_threshold)
+    return _verdict(result, metrics, method, statistic)
 
 
 def _categorical(
@@ -125,58 +125,32 @@ def _categorical(
         metrics["chi_squared"] = chi.statistic
         metrics["chi_squared_pvalue"] = chi.pvalue
     if config.categorical_drift_method == "ChiSquared":
+        result = replace(result, metrics=metrics, method="ChiSquared")
         if chi is None:
-            return _skip(
-                FeatureDrift(name, "categorical", n, m, metrics, "ChiSquared", threshold=threshold),
-                "too few categories for a chi-squared test after grouping rare ones",
-            )
+            return _skip(result, "too few categories for a chi-squared test after regrouping")
         drift = chi.pvalue < threshold
         rule = (
             f"ChiSquared p-value {chi.pvalue:.6g} {'<' if drift else '>='} threshold {threshold:g}"
         )
-        return FeatureDrift(
-            name, "categorical", n, m, metrics, "ChiSquared", chi.pvalue, threshold, drift, rule
-        )
+        return replace(result, statistic=chi.pvalue, drift=drift, rule=rule)
     statistic = robust if config.comparison_method == "Robust" else simple
     method = f"{config.comparison_method} L-infinity"
-    return _verdict(result, metrics, method, statistic, threshold)
+    return _verdict(result, metrics, method, statistic)
 
 
 def _verdict(
-    result: FeatureDrift,
-    metrics: dict[str, float],
-    method: str,
-    statistic: float,
-    limit: float,
+    result: FeatureDrift, metrics: dict[str, float], method: str, statistic: float
 ) -> FeatureDrift:
-    drift = statistic > limit
-    rule = f"{method} {statistic:.6g} {'>' if drift else '<='} threshold {limit:g}"
-    return FeatureDrift(
-        result.name,
-        result.kind,
-        result.baseline_count,
-        result.current_count,
-        metrics,
-        method,
-        statistic,
-        limit,
-        drift,
-        rule,
+    """``result`` judged by ``statistic > result.threshold``, with the rule spelled out."""
+    drift = statistic > result.threshold
+    rule = f"{method} {statistic:.6g} {'>' if drift else '<='} threshold {result.threshold:g}"
+    return replace(
+        result, metrics=metrics, method=method, statistic=statistic, drift=drift, rule=rule
     )
 
 
 def _skip(result: FeatureDrift, reason: str) -> FeatureDrift:
-    return FeatureDrift(
-        result.name,
-        result.kind,
-        result.baseline_count,
-        result.current_count,
-        result.metrics,
-        result.method,
-        threshold=result.threshold,
-        rule="not evaluated",
-        reason=reason,
-    )
+    return replace(result, rule="not evaluated", reason=reason)
 
 
 def _finite_wasserstein(a: np.ndarray, aw: np.ndarray, b: np.ndarray, bw: np.ndarray) -> float:
