@@ -7,7 +7,8 @@ scheduler.tick()    # runs every execution that came due, catching up missed per
 from __future__ import annotations
 
 from modelmon.services.cron import Now, Recurring, ScheduleExpression, due_times, parse
-from modelmon.services.executor import EMPTY_WINDOW_REASON, run_execution
+from modelmon.services.executor import run_execution
+from modelmon.services.runners import EMPTY_WINDOW_REASON
 from modelmon.services.scheduler import DEFAULT_LEASE_SECONDS, Scheduler
 from modelmon.services.windows import Window, explicit_window, scheduled_window
 
