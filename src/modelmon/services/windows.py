@@ -7,6 +7,7 @@ schedule may move either edge with a negative offset from T (stored in seconds, 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,10 +15,36 @@ from modelmon.errors import ConfigError
 from modelmon.services._time import utc
 from modelmon.services.cron import Recurring
 
-__all__ = ["MAX_NOW_WINDOW", "Window", "explicit_window", "scheduled_window"]
+__all__ = ["MAX_NOW_WINDOW", "Window", "explicit_window", "parse_offset", "scheduled_window"]
 
 # SageMaker refuses a NOW window longer than a day; so do we, for the same memory budget.
 MAX_NOW_WINDOW = timedelta(hours=24)
+
+
+# SageMaker's offsets: ISO 8601 durations of days, hours, minutes and seconds, e.g. -PT1H, -P1D.
+_DURATION = re.compile(
+    r"^(?P<sign>[-+]?)P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)S)?)?$"
+)
+
+
+def parse_offset(text: str | None, field: str) -> timedelta | None:
+    """An ISO 8601 duration such as ``-PT1H`` as a timedelta (None stays None)."""
+    if text is None:
+        return None
+    match = _DURATION.match(text.strip())
+    if match is None or text.strip().rstrip("T").endswith("P") or text.strip().endswith("T"):
+        raise ConfigError(
+            f"The {field!r} field must be an ISO 8601 duration such as -PT1H or -P1D. "
+            f"Got {text!r} instead."
+        )
+    parts = {k: int(v) for k, v in match.groupdict().items() if k != "sign" and v}
+    offset = timedelta(
+        days=parts.get("d", 0),
+        hours=parts.get("h", 0),
+        minutes=parts.get("m", 0),
+        seconds=parts.get("s", 0),
+    )
+    return -offset if match["sign"] == "-" else offset
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from modelmon.errors import ConfigError, ConflictError, NotFoundError
 from modelmon.store._records import Execution, ExecutionStatus
-from modelmon.store._schema import executions
+from modelmon.store._schema import executions, violations
 from modelmon.store._types import AnyRow, require_utc
 
 __all__ = ["STALE_REASON", "ExecutionStore"]
@@ -109,6 +109,38 @@ class ExecutionStore:
                 )
                 .returning(*executions.c)
             ).one_or_none()
+        return None if row is None else _execution(row)
+
+    def reopen_execution(
+        self, execution_id: int, *, owner: str, lease_seconds: float, now: datetime
+    ) -> Execution | None:
+        """Take an ended execution back to InProgress under ``owner``'s lease, to run it again
+        (its window gained late labels). Its violations are dropped with it, in one transaction;
+        its metric points are overwritten by the new run's. None if it is not ended (running,
+        or another instance reopened it first)."""
+        if lease_seconds <= 0:
+            raise ConfigError(
+                f"The 'lease_seconds' parameter must be positive. Got {lease_seconds!r} instead."
+            )
+        now = require_utc(now, "now")
+        ended = [s.value for s in (_S.COMPLETED, _S.COMPLETED_WITH_VIOLATIONS, _S.FAILED)]
+        with self._engine.begin() as connection:
+            row = connection.execute(
+                update(executions)
+                .where(executions.c.id == execution_id, executions.c.status.in_(ended))
+                .values(
+                    status=_S.IN_PROGRESS.value,
+                    lease_owner=owner,
+                    lease_expires_at=now + timedelta(seconds=lease_seconds),
+                    started_at=now,
+                    ended_at=None,
+                    failure_reason=None,
+                    exit_message=None,
+                )
+                .returning(*executions.c)
+            ).one_or_none()
+            if row is not None:
+                connection.execute(delete(violations).where(violations.c.execution_id == row.id))
         return None if row is None else _execution(row)
 
     def renew_lease(
@@ -215,6 +247,14 @@ class ExecutionStore:
                 .returning(executions.c.id)
             ).all()
         return sorted(ids)
+
+    def count_by_status(self) -> dict[ExecutionStatus, int]:
+        """How many executions are in each status (for the server's own health metrics)."""
+        with self._engine.connect() as connection:
+            rows = connection.execute(
+                select(executions.c.status, func.count()).group_by(executions.c.status)
+            ).all()
+        return {ExecutionStatus(status): count for status, count in rows}
 
     def get_execution(self, execution_id: int) -> Execution:
         with self._engine.connect() as connection:

@@ -169,6 +169,29 @@ class MetricStore:
         ]
         return sorted(collected, key=lambda s: sorted(s.labels.items()))
 
+    def list_series(
+        self,
+        name_prefix: str | None = None,
+        matchers: Mapping[str, str | Matcher] | None = None,
+    ) -> list[tuple[str, dict[str, str]]]:
+        """(name, labels) of every series whose name starts with ``name_prefix`` and whose
+        labels match, ordered by name then labels."""
+        wanted = {
+            label: matcher if isinstance(matcher, Matcher) else Matcher("=", matcher)
+            for label, matcher in (matchers or {}).items()
+        }
+        query = select(series.c.name, series.c.labels)
+        if name_prefix:
+            query = query.where(series.c.name.startswith(name_prefix, autoescape=True))
+        with self._engine.connect() as connection:
+            rows = connection.execute(query).all()
+        found = [
+            (row.name, dict(row.labels))
+            for row in rows
+            if all(m.matches(row.labels.get(label, "")) for label, m in wanted.items())
+        ]
+        return sorted(found, key=lambda item: (item[0], sorted(item[1].items())))
+
     def latest_points(self, name_prefix: str | None = None) -> list[Point]:
         """The newest point of every series (whose name starts with ``name_prefix``)."""
         newer = points.alias("newer")

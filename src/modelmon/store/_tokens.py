@@ -77,6 +77,14 @@ class TokenStore:
         if changed == 0:
             self._get(token_id)  # NotFoundError when it does not exist; revoking twice is a no-op
 
+    def any_active(self) -> bool:
+        """Whether any token is unrevoked: once one is, writes to the server need a token."""
+        with self._engine.connect() as connection:
+            row = connection.execute(
+                select(tokens.c.id).where(tokens.c.revoked_at.is_(None)).limit(1)
+            ).first()
+        return row is not None
+
     def list_tokens(self) -> list[TokenInfo]:
         with self._engine.connect() as connection:
             rows = connection.execute(select(*_INFO_COLUMNS).order_by(tokens.c.id)).all()
