@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Sequence
 
 from modelmon import __version__
-from modelmon.cli import capture, data_quality, db, demo, proxy
+from modelmon.cli import capture, client, data_quality, db, demo, proxy, serve
 from modelmon.errors import ModelmonError
 
 __all__ = ["build_parser", "main"]
@@ -28,10 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"modelmon {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     capture.register(commands)
+    client.register(commands)
     data_quality.register(commands)
     db.register(commands)
     demo.register(commands)
     proxy.register(commands)
+    serve.register(commands)
     return parser
 
 

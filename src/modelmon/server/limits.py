@@ -25,19 +25,33 @@ class BodyLimit:
                 await self._refuse(send)
                 return
         seen = 0
+        too_large = False
 
         async def counted() -> Message:
-            nonlocal seen
+            nonlocal seen, too_large
+            if too_large:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _TooLarge
+                    # Stop reading; whatever the app answers to the cut body is replaced below.
+                    too_large = True
+                    return {"type": "http.request", "body": b"", "more_body": False}
             return message
 
-        try:
-            await self.app(scope, counted, send)
-        except _TooLarge:
+        refused = False
+
+        async def guarded(message: Message) -> None:
+            nonlocal refused
+            if not too_large:
+                await send(message)
+            elif not refused:
+                refused = True
+                await self._refuse(send)
+
+        await self.app(scope, counted, guarded)
+        if too_large and not refused:
             await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
@@ -58,7 +72,3 @@ class BodyLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
-
-
-class _TooLarge(Exception):
-    pass

@@ -1,4 +1,4 @@
-"""A SQLite store, a fake clock, and captured credit traffic with a baseline of the same model."""
+"""Shared fixtures: a SQLite store with a credit model, a fake clock, captured credit traffic."""
 
 from __future__ import annotations
 
