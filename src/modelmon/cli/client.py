@@ -191,8 +191,8 @@ def _schedules(commands: Any) -> None:
         help="cron(0 * ? * * *) hourly (default), cron(0 H ? * * *) daily, "
         "cron(0 0/N ? * * *) every N hours, or NOW with --window-start/--window-end",
     )
-    made.add_argument("--start-offset", metavar="DURATION", help="e.g. -PT2H")
-    made.add_argument("--end-offset", metavar="DURATION", help="e.g. -PT1H")
+    made.add_argument("--start-offset", metavar="DURATION", help="e.g. --start-offset=-PT2H")
+    made.add_argument("--end-offset", metavar="DURATION", help="e.g. --end-offset=-PT1H")
     made.add_argument("--window-start", metavar="TIME")
     made.add_argument("--window-end", metavar="TIME")
     made.add_argument("--config", metavar="FILE", help="the monitor's config as a JSON file")
