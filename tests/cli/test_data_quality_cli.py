@@ -12,7 +12,6 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from modelmon.cli.demo import run_demo
 from modelmon.examples import generate_credit
 
 MODELMON = [sys.executable, "-m", "modelmon.cli.main"]
@@ -157,24 +156,3 @@ def test_mixed_type_baseline_exits_2_naming_line_and_column(tmp_path: Path) -> N
     assert "train.csv, line 5, column 'a'" in result.stderr
     assert "'oops'" in result.stderr
     assert not (tmp_path / "out").exists()
-
-
-def test_demo_runs_the_story(tmp_path: Path) -> None:
-    result = run("demo", "--dir", tmp_path / "demo", "--rows", "8000")
-    assert result.returncode == 0, result.stderr
-    assert "Completed: Job completed successfully with no violations." in result.stdout
-    assert "CompletedWithViolations: Job completed successfully with 6 violations." in result.stdout
-    assert "(0 dropped)" in result.stdout
-    assert (tmp_path / "demo" / "baseline" / "statistics.json").exists()
-
-
-def test_demo_finds_what_was_broken_and_nothing_else(tmp_path: Path) -> None:
-    found = run_demo(tmp_path, rows=8_000, echo=lambda text: None)
-    assert found["day1-healthy"] == []
-    assert set(found["day2-broken"]) == {"income", "loan_amount", "region", "default_probability"}
-    violations = json.loads(
-        (tmp_path / "reports" / "day2-broken" / "constraint_violations.json").read_text()
-    )
-    checks = {(v["feature_name"], v["constraint_check_type"]) for v in violations["violations"]}
-    assert ("credit_score", "completeness_check") in checks
-    assert ("region", "categorical_values_check") in checks

@@ -11,6 +11,7 @@ import pytest
 from modelmon.errors import ConfigError, ConflictError
 from modelmon.monitors.data_quality import DataQualityMonitor
 from modelmon.services import EMPTY_WINDOW_REASON, Scheduler
+from modelmon.services.runners import RUNNERS
 from modelmon.store import ExecutionStatus, MonitorType, Schedule, ScheduleStatus, Store
 
 T0 = datetime(2026, 11, 2, tzinfo=UTC)
@@ -200,9 +201,14 @@ def test_a_missing_baseline_fails_with_its_message(
     assert "no DataQuality baseline" in execution.failure_reason
 
 
-def test_other_monitor_types_fail_as_not_supported(
-    store: Store, data_dir: Path, clock: Any, make_schedule: MakeSchedule
+def test_a_monitor_type_without_a_runner_fails_as_not_supported(
+    store: Store,
+    data_dir: Path,
+    clock: Any,
+    make_schedule: MakeSchedule,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.delitem(RUNNERS, MonitorType.MODEL_QUALITY)
     make_schedule(monitor_type=MonitorType.MODEL_QUALITY)
     clock.advance(H)
     (execution,) = _scheduler(store, data_dir, clock).tick()

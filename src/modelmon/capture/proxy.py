@@ -31,6 +31,21 @@ Connections to the upstream are pooled and kept alive. An idle pooled connection
 a second and a half, sooner than model servers drop theirs (uvicorn after 5 s, gunicorn 2 s), so
 the proxy does not send a request down a connection the server is closing: a POST that meets a
 closed connection cannot be retried safely.
+
+**Shadow mode** (``--shadow-upstream URL --shadow-version V --shadow-fraction 0.1``): a share of
+the captured requests is sent again, after the client has its answer from the primary, to a
+challenger model server, and the challenger's answer is captured as version ``V`` with the
+primary's inference id (source ``shadow``), so the two versions' predictions on the same inputs
+join by id (see :mod:`modelmon.monitors.prediction_drift`). The client never sees the challenger:
+its response and its latency are the primary's; the mirrored request goes out on its own
+connection pool once the primary has answered; the challenger's errors and timeouts are captured
+as its status and error, never raised. Which requests are mirrored is decided per inference id
+by the same hash as capture sampling, so with deterministic sampling a shadow fraction at or below
+the capture's share mirrors exactly that share of all traffic, and every mirrored request has its
+primary capture. Request bodies streamed to the primary (no ``Content-Length``, or over the
+capture limit) are not mirrored, nor are requests while ``max_in_flight`` mirrored requests
+are still waiting for the challenger: both are counted (:attr:`ShadowMirror.stats`).
+The mirrored request carries ``X-Modelmon-Shadow: 1`` so the challenger can skip side effects.
 """
 
 from __future__ import annotations
@@ -70,8 +85,11 @@ from modelmon.capture.writer import CaptureStats, CaptureWriter
 from modelmon.errors import ConfigError
 
 __all__ = [
+    "SHADOW_HEADER",
     "CaptureProcess",
     "CaptureProxy",
+    "ShadowMirror",
+    "ShadowStats",
     "capture_main",
     "check_header_name",
     "check_listen",
@@ -103,6 +121,7 @@ _HOP_BY_HOP = frozenset(
 # Accept-Encoding would have the upstream compress a body the client cannot read).
 _NO_AUTO_HEADERS = ("Accept", "Accept-Encoding", "Content-Type", "User-Agent")
 _IDLE_CONNECTION_SECONDS = 1.5
+SHADOW_HEADER = "X-Modelmon-Shadow"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -170,7 +189,8 @@ class CaptureProxy:
     :class:`~modelmon.capture.writer.CaptureWriter` or any other :class:`CaptureSink`; it stays the
     caller's: :meth:`stop` drains requests in flight but does not close it.
     ``timeout`` bounds both connecting to the upstream and each wait for its data; requests still
-    in flight ``timeout`` seconds after :meth:`stop` began are cut.
+    in flight ``timeout`` seconds after :meth:`stop` began are cut. ``shadow`` mirrors a share
+    of the captured requests to a challenger (see the module documentation).
     """
 
     def __init__(
@@ -184,6 +204,7 @@ class CaptureProxy:
         timeout: float = 30.0,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         max_connections: int = 100,
+        shadow: ShadowMirror | None = None,
     ) -> None:
         base = check_upstream(upstream)
         # Joined as text with the request's raw path, so percent-encoding reaches the upstream
@@ -197,6 +218,12 @@ class CaptureProxy:
         self.timeout = check_timeout(timeout)
         self.max_body_bytes = max_body_bytes
         self.max_connections = max_connections
+        if shadow is not None and shadow.version == version:
+            raise ConfigError(
+                "The 'shadow' parameter of CaptureProxy must capture the challenger under a "
+                f"version other than the primary's. Got version {version!r} for both instead."
+            )
+        self.shadow = shadow
         self._failures = CaptureFailures()
         self._session: aiohttp.ClientSession | None = None
         self._runner: web.AppRunner | None = None
@@ -228,6 +255,8 @@ class CaptureProxy:
             shutdown_timeout=self.timeout,
         )
         await self._runner.setup()
+        if self.shadow is not None:
+            self.shadow.start(self.writer, self._failures)
         site = web.TCPSite(self._runner, host, port, reuse_address=True)
         await site.start()
         bound = self._runner.addresses[0]
@@ -235,10 +264,13 @@ class CaptureProxy:
         return f"http://{shown}:{bound[1]}"
 
     async def stop(self) -> None:
-        """Stop accepting, let requests in flight finish (up to ``timeout``), close the pool."""
+        """Stop accepting, let requests in flight finish (up to ``timeout``), close the pool;
+        then let mirrored requests finish (up to the shadow's timeout)."""
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self.shadow is not None:
+            await self.shadow.stop()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -262,6 +294,31 @@ class CaptureProxy:
             data = _tee(request.content, None if exchange is None else exchange.request)
 
         url = URL(self._base + request.raw_path, encoded=True)
+        shadow = self.shadow
+        mirror = (
+            shadow is not None
+            and exchange is not None
+            and shadow.wants(inference_id, replayable=not isinstance(data, AsyncIterator))
+        )
+        response = await self._forward(request, session, url, headers, data, inference_id, exchange)
+        if mirror and shadow is not None:
+            # The primary has answered: the client's response goes out as this task ends, while
+            # the mirrored request runs in a task of its own.
+            body = data if isinstance(data, bytes) else None
+            shadow.mirror(request, headers, body, inference_id, arrived, self.model)
+        return response
+
+    async def _forward(
+        self,
+        request: web.Request,
+        session: aiohttp.ClientSession,
+        url: URL,
+        headers: CIMultiDict[str],
+        data: bytes | AsyncIterator[bytes] | None,
+        inference_id: str,
+        exchange: Exchange | None,
+    ) -> web.StreamResponse:
+        """The upstream's answer to ``request``, or the proxy's own 502/504."""
         sent = time.perf_counter()
         try:
             async with session.request(
@@ -415,6 +472,188 @@ class CaptureProxy:
             body=json.dumps(body).encode(),
             content_type="application/json",
             headers={self.id_header: inference_id},
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class ShadowStats:
+    """Counters of a :class:`ShadowMirror`: requests ``mirrored`` to the challenger (each
+    captured, answered or not), of those ``failed`` (an error status, a timeout, no connection),
+    and requests not mirrored because the challenger was ``busy`` (``max_in_flight`` mirrored
+    requests waiting) or their body was ``streamed`` (too long to replay)."""
+
+    mirrored: int
+    failed: int
+    busy: int
+    streamed: int
+
+
+class ShadowMirror:
+    """Sends a share of a :class:`CaptureProxy`'s requests to a challenger model server too, and
+    captures its answers as ``version`` (see the module documentation).
+
+    ``fraction`` of inference ids are mirrored (by capture sampling's hash). ``timeout`` bounds
+    each mirrored request as a whole, so a challenger that hangs holds at most
+    ``max_in_flight`` requests for that long. ``timer`` (seconds, monotonic) measures the
+    challenger's latency; tests pass their own.
+    """
+
+    def __init__(
+        self,
+        upstream: str,
+        *,
+        version: str,
+        fraction: float = 0.1,
+        timeout: float = 30.0,
+        max_in_flight: int = 100,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        timer: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        owner = "ShadowMirror"
+        base = check_upstream(upstream, "upstream", owner)
+        self._base = str(base.origin()) + base.raw_path.rstrip("/")
+        self.upstream = upstream
+        self.version = version
+        self.fraction = check_rate(fraction, owner, "fraction")
+        self._sampler = Sampler(self.fraction)
+        self.timeout = check_timeout(timeout, "timeout", owner)
+        if (
+            isinstance(max_in_flight, bool)
+            or not isinstance(max_in_flight, int)
+            or max_in_flight < 1
+        ):
+            raise ConfigError(
+                f"The 'max_in_flight' parameter of {owner} must be an int >= 1. "
+                f"Got {max_in_flight!r} instead."
+            )
+        self.max_in_flight = max_in_flight
+        self.max_body_bytes = max_body_bytes
+        self._timer = timer
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._session: aiohttp.ClientSession | None = None
+        self._writer: CaptureSink | None = None
+        self._failures = CaptureFailures()
+        self._mirrored = self._failed = self._busy = self._streamed = 0
+
+    @property
+    def stats(self) -> ShadowStats:
+        return ShadowStats(self._mirrored, self._failed, self._busy, self._streamed)
+
+    def start(self, writer: CaptureSink, failures: CaptureFailures) -> None:
+        """Open the challenger's own connection pool (from the event loop that will mirror)."""
+        self._writer = writer
+        self._failures = failures
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(
+                limit=self.max_in_flight, keepalive_timeout=_IDLE_CONNECTION_SECONDS
+            ),
+            timeout=aiohttp.ClientTimeout(total=self.timeout),
+            auto_decompress=False,
+            skip_auto_headers=_NO_AUTO_HEADERS,
+            cookie_jar=aiohttp.DummyCookieJar(),
+        )
+
+    async def stop(self) -> None:
+        """Let mirrored requests finish (each is bounded by ``timeout``), close the pool."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=self.timeout + 1.0)
+        for task in list(self._tasks):
+            task.cancel()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def wants(self, inference_id: str, *, replayable: bool) -> bool:
+        """Whether to mirror this request; the ones it cannot take are counted."""
+        if self._session is None or not self._sampler.keep(inference_id):
+            return False
+        if not replayable:
+            self._streamed += 1
+            return False
+        if len(self._tasks) >= self.max_in_flight:
+            self._busy += 1
+            return False
+        return True
+
+    def mirror(
+        self,
+        request: web.Request,
+        headers: CIMultiDict[str],
+        body: bytes | None,
+        inference_id: str,
+        arrived: datetime,
+        model: str,
+    ) -> None:
+        """Send the request to the challenger in a task of its own; returns at once."""
+        if self._writer is None:
+            return
+        try:
+            exchange = Exchange(
+                self._writer,
+                self._failures,
+                model=model,
+                version=self.version,
+                source="shadow",
+                inference_id=inference_id,
+                arrived=arrived,
+                start=self._timer(),
+                request_type=request.headers.get("Content-Type", ""),
+                max_body_bytes=self.max_body_bytes,
+            )
+            if body:
+                exchange.request.add(body)
+            mirrored = CIMultiDict(headers)
+            mirrored[SHADOW_HEADER] = "1"
+            url = URL(self._base + request.raw_path, encoded=True)
+            task = asyncio.get_running_loop().create_task(
+                self._send(request.method, url, mirrored, body, exchange)
+            )
+        except Exception:
+            self._failures("mirroring a request to the shadow upstream")
+            return
+        self._mirrored += 1
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send(
+        self,
+        method: str,
+        url: URL,
+        headers: CIMultiDict[str],
+        body: bytes | None,
+        exchange: Exchange,
+    ) -> None:
+        session = self._session
+        assert session is not None  # mirroring happens only between start() and stop()
+        sent = self._timer()
+        status: int | None = None
+        problem: str | None = None
+        content_type = ""
+        try:
+            async with session.request(
+                method, url, headers=headers, data=body, allow_redirects=False
+            ) as answer:
+                status = answer.status
+                async for chunk in answer.content.iter_any():
+                    exchange.response.add(chunk)
+                content_type = answer.headers.get("Content-Type", "")
+        except TimeoutError as error:
+            status, problem = 504, f"the shadow upstream did not answer in time: {_describe(error)}"
+        except aiohttp.ClientConnectorError as error:
+            status, problem = 502, f"the shadow upstream could not be reached: {_describe(error)}"
+        except aiohttp.ClientError as error:
+            status, problem = 502, f"the shadow upstream failed to answer: {_describe(error)}"
+        except Exception:  # a bug of ours must not end up in the event loop's log as unhandled
+            self._failures("mirroring a request to the shadow upstream")
+            return
+        if problem is not None or (status is not None and status >= 400):
+            self._failed += 1
+        exchange.submit(
+            status=status,
+            response_type="" if problem is not None else content_type,
+            latency_ms=(self._timer() - sent) * 1000.0,
+            error=problem,
+            keep_response=problem is None,
         )
 
 

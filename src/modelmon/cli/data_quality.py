@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 from modelmon.cli import render
+from modelmon.engines.spark import SparkEngine
 from modelmon.monitors.data_quality import DataQualityMonitor, load_baseline
 
 __all__ = ["register"]
@@ -39,7 +41,7 @@ def register(commands: Any) -> None:
         action="store_true",
         help="treat a column mixing numbers and text as text instead of refusing it",
     )
-    baseline.set_defaults(handler=_baseline)
+    baseline.set_defaults(handler=_with_engine(_baseline), parser=baseline)
 
     check = actions.add_parser(
         "check",
@@ -55,7 +57,7 @@ def register(commands: Any) -> None:
     check.add_argument("--statistics", metavar="FILE", help="baseline statistics.json")
     check.add_argument("--constraints", metavar="FILE", help="baseline constraints.json")
     check.add_argument("--output", required=True, metavar="DIR", help="output directory")
-    check.set_defaults(handler=_check, parser=check)
+    check.set_defaults(handler=_with_engine(_check), parser=check)
 
 
 def _dataset_options(parser: argparse.ArgumentParser) -> None:
@@ -73,10 +75,41 @@ def _dataset_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="whether CSV files start with a header row (default: detect)",
     )
-    parser.add_argument("--workers", type=int, metavar="N", help="threads (default: all cores)")
+    parser.add_argument(
+        "--workers", type=int, metavar="N", help="threads of the local engine (default: all cores)"
+    )
+    parser.add_argument(
+        "--engine",
+        choices=("local", "spark"),
+        default="local",
+        help="profile on this machine (default) or on Apache Spark (pip install 'modelmon[spark]')",
+    )
+    parser.add_argument(
+        "--spark-master",
+        metavar="URL",
+        help="Spark master for --engine spark: local[N], local[*] (default), spark://HOST:PORT, "
+        "yarn, k8s://...",
+    )
 
 
-def _baseline(args: argparse.Namespace) -> int:
+def _with_engine(handler: Callable[[argparse.Namespace, Any], int]) -> Callable[..., int]:
+    """Run ``handler`` with the chosen engine, and stop a Spark session it started."""
+
+    def run(args: argparse.Namespace) -> int:
+        if args.spark_master is not None and args.engine != "spark":
+            args.parser.error("--spark-master needs --engine spark")
+        if args.engine == "local":
+            return handler(args, "local")
+        engine = SparkEngine(master=args.spark_master)
+        try:
+            return handler(args, engine)
+        finally:
+            engine.close()
+
+    return run
+
+
+def _baseline(args: argparse.Namespace, engine: Any) -> int:
     monitor = DataQualityMonitor(
         comparison_threshold=args.comparison_threshold,
         comparison_method=args.comparison_method,
@@ -88,6 +121,7 @@ def _baseline(args: argparse.Namespace) -> int:
         csv_header=args.csv_header,
         allow_mixed_types=args.allow_mixed_types,
         workers=args.workers,
+        engine=engine,
     )
     baseline = monitor.baseline(args.dataset)
     written = baseline.save(args.output)
@@ -95,7 +129,7 @@ def _baseline(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check(args: argparse.Namespace) -> int:
+def _check(args: argparse.Namespace, engine: Any) -> int:
     both_files = args.statistics is not None and args.constraints is not None
     any_file = args.statistics is not None or args.constraints is not None
     if (args.baseline is not None and any_file) or (args.baseline is None and not both_files):
@@ -104,7 +138,10 @@ def _check(args: argparse.Namespace) -> int:
         args.baseline, statistics=args.statistics, constraints=args.constraints
     )
     monitor = DataQualityMonitor(
-        dataset_format=args.dataset_format, csv_header=args.csv_header, workers=args.workers
+        dataset_format=args.dataset_format,
+        csv_header=args.csv_header,
+        workers=args.workers,
+        engine=engine,
     )
     result = monitor.check(args.dataset, baseline)
     written = result.save(args.output)

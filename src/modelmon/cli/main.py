@@ -12,7 +12,21 @@ import traceback
 from collections.abc import Sequence
 
 from modelmon import __version__
-from modelmon.cli import capture, client, data_quality, db, demo, proxy, serve
+from modelmon.cli import (
+    alerts,
+    attribution,
+    bias,
+    capture,
+    client,
+    data_quality,
+    db,
+    demo,
+    model_quality,
+    prediction_drift,
+    proxy,
+    serve,
+    service_health,
+)
 from modelmon.errors import ModelmonError
 
 __all__ = ["build_parser", "main"]
@@ -27,13 +41,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"modelmon {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    alerts.register(commands)
+    attribution.register(commands)
+    bias.register(commands)
     capture.register(commands)
     client.register(commands)
     data_quality.register(commands)
     db.register(commands)
     demo.register(commands)
+    model_quality.register(commands)
+    prediction_drift.register(commands)
     proxy.register(commands)
     serve.register(commands)
+    service_health.register(commands)
     return parser
 
 

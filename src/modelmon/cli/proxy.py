@@ -6,11 +6,15 @@ import argparse
 import asyncio
 import os
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from modelmon.capture.layout import check_name
 from modelmon.capture.writer import CaptureStats
 from modelmon.errors import ConfigError, ModelmonError
+
+if TYPE_CHECKING:  # aiohttp is imported only when the command runs
+    from modelmon.capture.proxy import ShadowMirror
 
 __all__ = ["register"]
 
@@ -65,6 +69,29 @@ def register(commands: Any) -> None:
         metavar="SECONDS",
         help="longest wait to connect to the upstream or for its next data (default: 30)",
     )
+    shadow = proxy.add_argument_group(
+        "shadow mode",
+        "mirror a share of the captured requests to a challenger once the primary has answered; "
+        "its answers are captured as --shadow-version with the primary's inference ids, and "
+        "never reach the client",
+    )
+    shadow.add_argument("--shadow-upstream", metavar="URL", help="the challenger model server")
+    shadow.add_argument(
+        "--shadow-version", metavar="V", help="version the challenger's answers are filed under"
+    )
+    shadow.add_argument(
+        "--shadow-fraction",
+        type=float,
+        default=0.1,
+        metavar="X",
+        help="share of requests mirrored, 0 to 1, chosen by inference id (default: %(default)s)",
+    )
+    shadow.add_argument(
+        "--shadow-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="longest wait for the challenger's whole answer (default: --timeout)",
+    )
     proxy.set_defaults(handler=_proxy)
 
 
@@ -98,6 +125,7 @@ def _proxy(args: argparse.Namespace) -> int:
             f"Got {args.data_dir!r}, which is not writable."
         )
 
+    shadow = _shadow(args, capture_proxy, version, timeout)
     capture = capture_proxy.CaptureProcess(data_dir, sampling=percentage / 100.0)
     proxy = capture_proxy.CaptureProxy(
         str(upstream),
@@ -106,12 +134,19 @@ def _proxy(args: argparse.Namespace) -> int:
         writer=capture,
         id_header=id_header,
         timeout=timeout,
+        shadow=shadow,
     )
 
     def ready(address: str) -> None:
+        mirrored = (
+            ""
+            if shadow is None
+            else f"; mirroring {100 * shadow.fraction:g}% to {shadow.upstream} as {shadow.version}"
+        )
         print(
             f"modelmon proxy: listening on {address}, forwarding to {upstream} "
-            f"(model {model}, version {version}; capturing {percentage:g}% into {data_dir})",
+            f"(model {model}, version {version}; capturing {percentage:g}% into {data_dir}"
+            f"{mirrored})",
             flush=True,
         )
 
@@ -131,4 +166,52 @@ def _proxy(args: argparse.Namespace) -> int:
         f"{stats.failed} lost to write errors, {proxy.capture_errors} capture errors",
         flush=True,
     )
+    if shadow is not None:
+        counts = shadow.stats
+        print(
+            f"modelmon proxy: shadow {shadow.version}: {counts.mirrored} requests mirrored, "
+            f"{counts.failed} failed at the challenger, {counts.busy} skipped while it was busy, "
+            f"{counts.streamed} skipped as streamed",
+            flush=True,
+        )
     return 0
+
+
+def _shadow(
+    args: argparse.Namespace, capture_proxy: ModuleType, version: str, timeout: float
+) -> ShadowMirror | None:
+    """The ShadowMirror the shadow flags ask for, or None."""
+    if args.shadow_upstream is None:
+        if args.shadow_version is not None:
+            raise ConfigError(
+                f"The '--shadow-version' parameter of {_OWNER} needs --shadow-upstream, the "
+                "challenger to mirror requests to."
+            )
+        return None
+    upstream = capture_proxy.check_upstream(args.shadow_upstream, "--shadow-upstream", _OWNER)
+    if args.shadow_version is None:
+        raise ConfigError(
+            f"The '--shadow-upstream' parameter of {_OWNER} needs --shadow-version, the version "
+            "the challenger's answers are captured as."
+        )
+    shadow_version = check_name(args.shadow_version, "--shadow-version", _OWNER)
+    if shadow_version == version:
+        raise ConfigError(
+            f"The '--shadow-version' parameter of {_OWNER} must differ from --version, or the "
+            f"two versions' captures would mix. Got {shadow_version!r} for both instead."
+        )
+    fraction = args.shadow_fraction
+    if not 0.0 <= fraction <= 1.0:
+        raise ConfigError(
+            f"The '--shadow-fraction' parameter of {_OWNER} must be a number from 0 to 1. "
+            f"Got {fraction!r} instead."
+        )
+    shadow_timeout = (
+        timeout
+        if args.shadow_timeout is None
+        else capture_proxy.check_timeout(args.shadow_timeout, "--shadow-timeout", _OWNER)
+    )
+    mirror: ShadowMirror = capture_proxy.ShadowMirror(
+        str(upstream), version=shadow_version, fraction=fraction, timeout=shadow_timeout
+    )
+    return mirror

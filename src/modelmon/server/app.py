@@ -8,10 +8,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from modelmon import __version__
+from modelmon.alerting.server import install_alerting
+from modelmon.dashboard import mount_dashboard
 from modelmon.server.errors import install_error_handlers
 from modelmon.server.limits import BodyLimit
 from modelmon.server.loop import SchedulerLoop
-from modelmon.server.routes import executions, health, ingest, metrics, models, schedules
+from modelmon.server.routes import alerts, executions, health, ingest, metrics, models, schedules
 from modelmon.server.state import ServerState
 
 __all__ = ["API_PREFIX", "create_app"]
@@ -42,8 +44,12 @@ def create_app(state: ServerState, *, tick_interval: float | None = None) -> Fas
         description="Monitor machine-learning models in production: models, baselines, "
         "schedules, executions, metric points, captures and labels.",
         lifespan=lifespan,
+        # FastAPI's /docs and /redoc pages load their scripts from a CDN; the schema is enough.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.modelmon = state
+    install_alerting(state)
     install_error_handlers(app)
     for router in (
         models.router,
@@ -51,8 +57,10 @@ def create_app(state: ServerState, *, tick_interval: float | None = None) -> Fas
         executions.router,
         metrics.router,
         ingest.router,
+        alerts.router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
+    mount_dashboard(app)
     app.add_middleware(BodyLimit, max_bytes=state.max_body_bytes)
     return app

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from modelmon.capture.writer import CaptureStats, CaptureWriter
 from modelmon.services.scheduler import Scheduler
@@ -37,6 +38,10 @@ class ServerState:
     # Called after each execution this server ran (alerting hooks in here).
     listeners: list[ExecutionListener] = field(default_factory=list)
     collectors: list[Collector] = field(default_factory=list)
+    # Called with the time after every scheduler tick (alert reminders and delivery retries).
+    tick_hooks: list[Callable[[datetime], None]] = field(default_factory=list)
+    # Capabilities installed on this server, by name (e.g. "alerting": its AlertEngine).
+    extensions: dict[str, Any] = field(default_factory=dict)
     # The scheduler loop's own health, for /metrics and /healthz.
     ticks: int = 0
     tick_errors: int = 0
@@ -67,6 +72,12 @@ class ServerState:
             finally:
                 self.ticks += 1
                 self.last_tick = self.clock()
+            for hook in self.tick_hooks:
+                try:
+                    hook(self.last_tick)
+                except Exception:  # a hook's failure must not stop scheduling
+                    self.tick_errors += 1
+                    _log.exception("tick hook %r failed", hook)
         return ran
 
     @property

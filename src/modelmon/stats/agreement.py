@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from modelmon.stats.distances import linf_distance
 
@@ -98,7 +100,10 @@ def wilson_interval(successes: int, n: int, z: float = _Z95) -> tuple[float, flo
     z2 = z * z
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
     half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # At 0 and n the bound is exactly 0 (or 1); rounding would leave it a hair off.
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == n else min(1.0, centre + half)
+    return low, high
 
 
 def label_agreement(a: npt.ArrayLike, b: npt.ArrayLike) -> LabelAgreement:
@@ -109,13 +114,13 @@ def label_agreement(a: npt.ArrayLike, b: npt.ArrayLike) -> LabelAgreement:
     return LabelAgreement(x.size, different, different / x.size, low, high)
 
 
-def _average_ranks(values: FloatArray) -> FloatArray:
-    """Ranks from 1, ties given the mean of the ranks they span (``scipy.stats.rankdata``)."""
-    order = np.argsort(values, kind="stable")
+def _average_ranks(values: FloatArray, order: np.ndarray) -> FloatArray:
+    """Ranks from 1, ties given the mean of the ranks they span (``scipy.stats.rankdata``);
+    ``order`` sorts ``values`` (any sort: tied items get the same rank whatever their order)."""
     ordered = values[order]
-    # Start of each run of equal values, and each item's run.
-    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
-    run = np.cumsum(np.concatenate(([True], ordered[1:] != ordered[:-1]))) - 1
+    new_run = np.concatenate(([True], ordered[1:] != ordered[:-1]))
+    starts = np.flatnonzero(new_run)
+    run = np.cumsum(new_run) - 1  # each sorted item's run of equal values
     ends = np.concatenate((starts[1:], [values.size]))
     mean_rank = (starts + ends + 1) / 2.0  # mean of ranks starts+1 .. ends
     ranks = np.empty(values.size, dtype=np.float64)
@@ -123,11 +128,10 @@ def _average_ranks(values: FloatArray) -> FloatArray:
     return ranks
 
 
-def rank_correlation(a: npt.ArrayLike, b: npt.ArrayLike) -> float | None:
-    """Spearman's rho of paired scores (Pearson's r of their average ranks); None if either
-    side is constant, where it is undefined."""
-    x, y = _scores(a, b)
-    rx, ry = _average_ranks(x), _average_ranks(y)
+def _spearman(
+    x: FloatArray, y: FloatArray, x_order: np.ndarray, y_order: np.ndarray
+) -> float | None:
+    rx, ry = _average_ranks(x, x_order), _average_ranks(y, y_order)
     dx, dy = rx - rx.mean(), ry - ry.mean()
     # Elementwise products: np.dot is slow on this machine's BLAS for big arrays.
     sxx, syy = float((dx * dx).sum()), float((dy * dy).sum())
@@ -137,28 +141,47 @@ def rank_correlation(a: npt.ArrayLike, b: npt.ArrayLike) -> float | None:
     return max(-1.0, min(1.0, rho))
 
 
+def rank_correlation(a: npt.ArrayLike, b: npt.ArrayLike) -> float | None:
+    """Spearman's rho of paired scores (Pearson's r of their average ranks); None if either
+    side is constant, where it is undefined."""
+    x, y = _scores(a, b)
+    return _spearman(x, y, np.argsort(x), np.argsort(y))
+
+
 def score_agreement(a: npt.ArrayLike, b: npt.ArrayLike) -> ScoreAgreement:
     """Distances between paired scores (see the module docstring)."""
     x, y = _scores(a, b)
     diff = np.abs(x - y)
     ones = np.ones(x.size)
+    # One sort per side serves both the ranks and the KS statistic (whose own sort of an
+    # already sorted sample is linear).
+    x_order, y_order = np.argsort(x), np.argsort(y)
     return ScoreAgreement(
         n=x.size,
         mean_abs_diff=float(diff.mean()),
         max_abs_diff=float(diff.max()),
-        ks_statistic=linf_distance(x, ones, y, ones),
-        rank_correlation=rank_correlation(x, y),
+        ks_statistic=linf_distance(x[x_order], ones, y[y_order], ones),
+        rank_correlation=_spearman(x, y, x_order, y_order),
     )
 
 
-def segment_codes(segments: Sequence[object] | np.ndarray) -> tuple[list[str], np.ndarray]:
+def segment_codes(
+    segments: pa.Array | pa.ChunkedArray | Sequence[object],
+) -> tuple[list[str], np.ndarray]:
     """Segment names (as text, ``"null"`` for a missing value) ordered by size, largest first
     (ties by name), and each item's index into them."""
-    names = np.array(["null" if s is None else str(s) for s in segments], dtype=object)
-    if names.size == 0:
+    array = segments if isinstance(segments, pa.Array | pa.ChunkedArray) else pa.array(segments)
+    if len(array) == 0:
         return [], np.zeros(0, dtype=np.int64)
-    unique, inverse, counts = np.unique(names, return_inverse=True, return_counts=True)
-    order = sorted(range(unique.size), key=lambda i: (-int(counts[i]), str(unique[i])))
-    position = np.empty(unique.size, dtype=np.int64)
-    position[order] = np.arange(unique.size)
-    return [str(unique[i]) for i in order], position[inverse.reshape(-1)]
+    # Arrow's dictionary encoding: no Python object per item, which matters at millions of rows.
+    text = pc.fill_null(array.cast(pa.string()), "null")
+    encoded = pc.dictionary_encode(text)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    names = [str(name) for name in encoded.dictionary.to_pylist()]
+    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    counts = np.bincount(codes, minlength=len(names))
+    order = sorted(range(len(names)), key=lambda i: (-int(counts[i]), names[i]))
+    position = np.empty(len(names), dtype=np.int64)
+    position[order] = np.arange(len(names))
+    return [names[i] for i in order], position[codes]

@@ -7,6 +7,18 @@ store.metrics.query_points("drift", {"model": "churn"}, start=t0, end=t1)
 from __future__ import annotations
 
 from modelmon.errors import ConflictError, SchemaVersionError
+from modelmon.store._alerts import (
+    ActionRecord,
+    AlertRecord,
+    AlertStore,
+    ChannelRecord,
+    Evaluated,
+    NotificationRecord,
+    RemediationRecord,
+    RuleRecord,
+    SilenceRecord,
+    TransitionRecord,
+)
 from modelmon.store._executions import STALE_REASON, ExecutionStore
 from modelmon.store._metrics import MetricStore
 from modelmon.store._models import ModelStore
@@ -35,8 +47,13 @@ from modelmon.store._violations import ViolationStore
 __all__ = [
     "STALE_REASON",
     "VALID_SCHEMES",
+    "ActionRecord",
+    "AlertRecord",
+    "AlertStore",
     "Baseline",
+    "ChannelRecord",
     "ConflictError",
+    "Evaluated",
     "Execution",
     "ExecutionStatus",
     "ExecutionStore",
@@ -46,16 +63,21 @@ __all__ = [
     "ModelStore",
     "ModelVersion",
     "MonitorType",
+    "NotificationRecord",
     "Point",
     "ProblemType",
+    "RemediationRecord",
+    "RuleRecord",
     "Schedule",
     "ScheduleStatus",
     "ScheduleStore",
     "SchemaVersionError",
     "Series",
+    "SilenceRecord",
     "Store",
     "TokenInfo",
     "TokenStore",
+    "TransitionRecord",
     "Violation",
     "ViolationStore",
     "open_store",

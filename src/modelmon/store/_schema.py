@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Double,
     ForeignKey,
@@ -25,6 +26,15 @@ from sqlalchemy import (
 from modelmon.store._types import UtcDateTime
 
 __all__ = [
+    "alert_actions",
+    "alert_channels",
+    "alert_defaults",
+    "alert_notifications",
+    "alert_remediations",
+    "alert_rules",
+    "alert_silences",
+    "alert_transitions",
+    "alerts",
     "baselines",
     "executions",
     "metadata",
@@ -180,4 +190,149 @@ tokens = Table(
     Column("secret_hash", String(64), nullable=False, unique=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime, nullable=True),
+)
+
+# ---------------------------------------------------------------------------------------------
+# Alerting (revision 0002). A rule's definition is one JSON document: the alerting package owns
+# its shape and validates it, so adding a condition type never needs a migration.
+# ---------------------------------------------------------------------------------------------
+
+alert_rules = Table(
+    "alert_rules",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("spec", JSON, nullable=False),
+    # Where the rule came from ("schedule:<id>" for a monitor's default rules), None if a user.
+    Column("source", String(255), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+alert_channels = Table(
+    "alert_channels",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("type", String(16), nullable=False),
+    Column("config", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    # Delivery health: a channel that keeps failing is reported, never silently dropped.
+    Column("consecutive_failures", Integer, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("last_attempt_at", UtcDateTime, nullable=True),
+    Column("last_success_at", UtcDateTime, nullable=True),
+)
+
+alert_actions = Table(
+    "alert_actions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("type", String(16), nullable=False),
+    Column("config", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# One alert per (rule, series): its current state; the history is in alert_transitions.
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("rule_id", Integer, ForeignKey("alert_rules.id", ondelete="CASCADE"), nullable=False),
+    Column("metric", String(255), nullable=False),
+    Column("labels", JSON, nullable=False),
+    Column("labels_hash", String(64), nullable=False),
+    Column("model", String(255), nullable=False),
+    Column("version", String(255), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("since", UtcDateTime, nullable=False),
+    Column("value", Double, nullable=True),
+    Column("message", Text, nullable=False),
+    Column("execution_id", BigInteger, nullable=True),
+    Column("evaluated_at", UtcDateTime, nullable=False),
+    Column("notified_at", UtcDateTime, nullable=True),
+    Column("acknowledged_at", UtcDateTime, nullable=True),
+    Column("acknowledged_by", String(255), nullable=True),
+    UniqueConstraint("rule_id", "metric", "labels_hash"),
+    Index(None, "state"),
+)
+
+alert_transitions = Table(
+    "alert_transitions",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("alert_id", BigId, ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("from_state", String(32), nullable=False),
+    Column("to_state", String(32), nullable=False),
+    Column("value", Double, nullable=True),
+    Column("message", Text, nullable=False),
+    Column("execution_id", BigInteger, nullable=True),
+    Index(None, "alert_id"),
+)
+
+alert_silences = Table(
+    "alert_silences",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("rule_id", Integer, ForeignKey("alert_rules.id", ondelete="CASCADE"), nullable=True),
+    Column("matchers", JSON, nullable=False),
+    Column("until", UtcDateTime, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_by", String(255), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# The outbox: every message is stored before it is sent, so a failure is retried and recorded.
+# channel is a name, not a foreign key, so the delivery log outlives a deleted channel.
+alert_notifications = Table(
+    "alert_notifications",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("channel", String(255), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("subject", Text, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime, nullable=True),
+    Index(None, "status", "next_attempt_at"),
+)
+
+# The audit log of remediation actions: what ran, with which context, and what came of it.
+alert_remediations = Table(
+    "alert_remediations",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("action", String(255), nullable=False),
+    Column("action_type", String(16), nullable=False),
+    Column("rule_id", Integer, nullable=True),
+    Column("rule_name", String(255), nullable=False),
+    Column("model", String(255), nullable=False),
+    Column("version", String(255), nullable=False),
+    Column("execution_id", BigInteger, nullable=True),
+    Column("context", JSON, nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("exit_code", Integer, nullable=True),
+    Column("output", Text, nullable=False),
+    Column("error", Text, nullable=True),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime, nullable=False),
+)
+
+# Schedules whose default rules were created once: deleting a default rule must not bring it back.
+alert_defaults = Table(
+    "alert_defaults",
+    metadata,
+    Column(
+        "schedule_id",
+        Integer,
+        ForeignKey("schedules.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("created_at", UtcDateTime, nullable=False),
 )

@@ -6,6 +6,7 @@ from types import TracebackType
 
 from sqlalchemy.engine import Engine
 
+from modelmon.store._alerts import AlertStore
 from modelmon.store._executions import ExecutionStore
 from modelmon.store._metrics import MetricStore
 from modelmon.store._migrate import check_revision, upgrade
@@ -19,7 +20,8 @@ __all__ = ["Store", "open_store"]
 
 
 class Store:
-    """Models, schedules, executions, violations, metric points and API tokens in one database.
+    """Models, schedules, executions, violations, metric points, API tokens and alerting in one
+    database.
 
     Build it with :func:`open_store`. Each attribute is the store of one aggregate; they share
     the engine (and its connection pool).
@@ -33,6 +35,7 @@ class Store:
         self.violations = ViolationStore(engine)
         self.metrics = MetricStore(engine)
         self.tokens = TokenStore(engine)
+        self.alerts = AlertStore(engine)
 
     def migrate(self) -> None:
         """Bring the schema to this modelmon's newest revision; creates it in an empty database."""

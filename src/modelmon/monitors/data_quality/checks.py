@@ -16,14 +16,21 @@ import math
 from dataclasses import dataclass
 
 from modelmon.formats import sagemaker as sm
-from modelmon.monitors.data_quality.drift import FeatureDrift, feature_drift
+from modelmon.monitors.data_quality.drift import (
+    FeatureDrift,
+    control_fdr,
+    feature_drift,
+    not_evaluated,
+)
 from modelmon.monitors.data_quality.summaries import column_distribution, feature_distribution
 from modelmon.stats.profile import ColumnProfile, DatasetProfile
 
-__all__ = ["ColumnMatch", "Evaluation", "evaluate", "match_columns"]
+__all__ = ["MAX_CATEGORIES", "ColumnMatch", "Evaluation", "evaluate", "match_columns"]
 
 # Three standard errors: a false alarm rate of about 0.13% per check on an unchanged population.
 _ROBUST_Z = 3.0
+# Beyond this many distinct values a text column is an identifier: its drift is not evaluated.
+MAX_CATEGORIES = 1000
 
 
 @dataclass(frozen=True)
@@ -62,18 +69,27 @@ def evaluate(
     profile: DatasetProfile,
     *,
     by_position: bool,
+    fdr: float | None = None,
 ) -> Evaluation:
+    """Run the checks. With ``fdr`` (a false-discovery rate such as 0.05), drift verdicts are
+    controlled across the features of this execution (see :func:`control_fdr`)."""
     matches, extras = match_columns(constraints, profile, by_position=by_position)
     baseline_features = {f.name: f for f in statistics.features}
     violations: list[sm.Violation] = []
-    drifts: list[FeatureDrift] = []
+    judged: list[tuple[ColumnMatch, sm.MonitoringConfig, FeatureDrift | None]] = []
     for match in matches:
         if match.column is None:
             continue
         config = constraints.monitoring_config.overridden_by(match.feature.overrides)
-        drift = _drift(match, baseline_features.get(match.feature.name), config)
-        if drift is not None:
-            drifts.append(drift)
+        judged.append(
+            (match, config, _drift(match, baseline_features.get(match.feature.name), config))
+        )
+    if fdr is not None:
+        controlled = iter(control_fdr([d for _, _, d in judged if d is not None], fdr))
+        judged = [(m, c, None if d is None else next(controlled)) for m, c, d in judged]
+    drifts = [d for _, _, d in judged if d is not None]
+    for match, config, drift in judged:
+        assert match.column is not None
         if config.evaluate_constraints:
             violations.extend(_feature_violations(match.feature, match.column, config, drift))
     if constraints.monitoring_config.evaluate_constraints:
@@ -87,6 +103,17 @@ def _drift(
     feature, column = match.feature, match.column
     if baseline is None or column is None or feature.inferred_type == "Unknown":
         return None
+    levels = baseline.string.distinct_count if baseline.string is not None else 0.0
+    if feature.inferred_type == "String" and levels > MAX_CATEGORIES:
+        return not_evaluated(
+            feature.name,
+            "categorical",
+            round(baseline.string.num_present) if baseline.string is not None else 0,
+            column.num_present,
+            f"{levels:.0f} distinct values in the baseline (more than {MAX_CATEGORIES}): an "
+            "identifier-like column, where category shares mean nothing; its domain is checked "
+            "by categorical_values_check",
+        )
     return feature_drift(
         feature.name,
         feature.inferred_type,
@@ -177,4 +204,7 @@ def _drift_description(drift: FeatureDrift) -> str:
             f"Baseline drift chi-squared p-value: {drift.statistic!r} "
             f"is below threshold: {drift.threshold!r}"
         )
-    return sm.baseline_drift_description(drift.statistic, drift.threshold)
+    description = sm.baseline_drift_description(drift.statistic, drift.threshold)
+    if drift.method == "FDR L-infinity":
+        return f"{description} ({drift.rule})"
+    return description

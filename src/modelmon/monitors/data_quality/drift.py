@@ -10,6 +10,7 @@ verdict always names the one rule that produced it.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -18,8 +19,9 @@ import numpy as np
 from modelmon.formats import sagemaker as sm
 from modelmon.monitors.data_quality.summaries import Distribution
 from modelmon.stats import distances as d
+from modelmon.stats.honest import benjamini_hochberg
 
-__all__ = ["DEFAULT_BINS", "FeatureDrift", "feature_drift"]
+__all__ = ["DEFAULT_BINS", "FeatureDrift", "control_fdr", "feature_drift", "not_evaluated"]
 
 # Decile bins of the baseline: the usual PSI convention, and stable at small windows.
 DEFAULT_BINS = 10
@@ -151,6 +153,69 @@ def _verdict(
 
 def _skip(result: FeatureDrift, reason: str) -> FeatureDrift:
     return replace(result, rule="not evaluated", reason=reason)
+
+
+def not_evaluated(
+    name: str, kind: Literal["numeric", "categorical"], baseline: int, current: int, reason: str
+) -> FeatureDrift:
+    """A feature whose drift was not evaluated, and why."""
+    return _skip(FeatureDrift(name, kind, baseline, current), reason)
+
+
+def control_fdr(drifts: Sequence[FeatureDrift], q: float) -> list[FeatureDrift]:
+    """Re-judge drift verdicts with the false-discovery rate across features held at ``q``.
+
+    Each evaluated feature's p-value (KS for numeric, chi-squared for categorical) is adjusted by
+    Benjamini-Hochberg over all of them; a feature drifts when its adjusted p-value is at most
+    ``q`` and its Simple L-infinity distance still exceeds the threshold (for the ChiSquared
+    method, whose threshold is a p-value, ``q`` replaces it). The distance requirement keeps a
+    huge window from alarming on a shift too small to matter, which a p-value alone would do.
+    A feature without a p-value keeps its verdict and says so.
+    """
+    pvalues = [_pvalue(f) for f in drifts]
+    adjusted = benjamini_hochberg(np.array(pvalues, dtype=np.float64))
+    out = []
+    for drift, p in zip(drifts, adjusted, strict=True):
+        if drift.drift is None:
+            out.append(drift)
+        elif math.isnan(p):
+            out.append(replace(drift, rule=f"{drift.rule} (no p-value: outside FDR control)"))
+        else:
+            out.append(_fdr_verdict(drift, float(p), q))
+    return out
+
+
+def _pvalue(drift: FeatureDrift) -> float:
+    if drift.drift is None:
+        return math.nan
+    key = "ks_pvalue" if drift.kind == "numeric" else "chi_squared_pvalue"
+    value = drift.metrics.get(key, math.nan)
+    return value if math.isfinite(value) else math.nan
+
+
+def _fdr_verdict(drift: FeatureDrift, adjusted: float, q: float) -> FeatureDrift:
+    metrics = {**drift.metrics, "pvalue_bh_adjusted": adjusted}
+    test = "KS" if drift.kind == "numeric" else "chi-squared"
+    significant = adjusted <= q
+    judged = f"BH-adjusted {test} p-value {adjusted:.6g} {'<=' if significant else '>'} q {q:g}"
+    if drift.method == "ChiSquared":
+        return replace(
+            drift, metrics=metrics, statistic=adjusted, threshold=q, drift=significant, rule=judged
+        )
+    distance = drift.metrics["linf_simple"]
+    relevant = distance > drift.threshold
+    rule = (
+        f"{judged} and Simple L-infinity {distance:.6g} "
+        f"{'>' if relevant else '<='} threshold {drift.threshold:g}"
+    )
+    return replace(
+        drift,
+        metrics=metrics,
+        method="FDR L-infinity",
+        statistic=distance,
+        drift=significant and relevant,
+        rule=rule,
+    )
 
 
 def _finite_wasserstein(a: np.ndarray, aw: np.ndarray, b: np.ndarray, bw: np.ndarray) -> float:

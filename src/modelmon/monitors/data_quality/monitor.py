@@ -14,12 +14,25 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from modelmon.engines.local import profile_dataset
+from modelmon.engines.spark import is_spark_dataframe, profile_with_engine
 from modelmon.errors import ConfigError, DatasetError, NotFoundError
 from modelmon.formats import sagemaker as sm
+from modelmon.formats.atomic import atomic_file
 from modelmon.formats.datasets import Dataset, DatasetFormat, DatasetSource, open_dataset
 from modelmon.monitors.data_quality.checks import evaluate
 from modelmon.monitors.data_quality.drift import FeatureDrift
+from modelmon.monitors.data_quality.multivariate import (
+    REFERENCE_FILE,
+    MultivariateDrift,
+    check_methods,
+    multivariate_drift,
+    multivariate_violations,
+    sample_rows,
+)
 from modelmon.monitors.data_quality.suggest import suggest_constraints
 from modelmon.monitors.data_quality.summaries import profile_statistics
 from modelmon.stats.profile import ColumnProfile, DatasetProfile
@@ -45,12 +58,18 @@ class DataQualityBaseline:
 
     statistics: sm.Statistics
     constraints: sm.Constraints
+    # A bounded random sample of the baseline's rows, kept only for multivariate drift.
+    reference: pa.Table | None = None
 
     def save(self, directory: str | os.PathLike[str]) -> tuple[Path, Path]:
-        """Write ``statistics.json`` and ``constraints.json`` into ``directory`` atomically."""
+        """Write ``statistics.json`` and ``constraints.json`` into ``directory`` atomically
+        (and the row sample, ``multivariate_reference.parquet``, when there is one)."""
         out = _output_directory(directory)
         sm.write_statistics(out / STATISTICS, self.statistics)
         sm.write_constraints(out / CONSTRAINTS, self.constraints)
+        if self.reference is not None:
+            with atomic_file(out / REFERENCE_FILE) as sink:
+                pq.write_table(self.reference, sink)
         return out / STATISTICS, out / CONSTRAINTS
 
 
@@ -61,6 +80,7 @@ def load_baseline(
     constraints: str | os.PathLike[str] | None = None,
 ) -> DataQualityBaseline:
     """Read a baseline: a directory holding both files, or the two files named separately."""
+    reference = None
     if directory is not None:
         base = Path(directory)
         if not base.is_dir():
@@ -70,12 +90,16 @@ def load_baseline(
             )
         statistics = statistics or base / STATISTICS
         constraints = constraints or base / CONSTRAINTS
+        if (base / REFERENCE_FILE).is_file():
+            reference = pq.read_table(base / REFERENCE_FILE)
     if statistics is None or constraints is None:
         raise ConfigError(
             "A baseline needs both files: give a directory holding statistics.json and "
             "constraints.json, or both the statistics and the constraints file."
         )
-    return DataQualityBaseline(sm.read_statistics(statistics), sm.read_constraints(constraints))
+    return DataQualityBaseline(
+        sm.read_statistics(statistics), sm.read_constraints(constraints), reference
+    )
 
 
 @dataclass(frozen=True)
@@ -87,6 +111,7 @@ class DataQualityResult:
     drift: tuple[FeatureDrift, ...]
     baseline_item_count: int
     source: str
+    multivariate: tuple[MultivariateDrift, ...] = ()
 
     @property
     def has_violations(self) -> bool:
@@ -119,8 +144,10 @@ class DataQualityResult:
                 "evaluated": len(evaluated),
                 "drifted": self.drifted_features,
                 "not_evaluated": {f.name: f.reason for f in self.drift if f.drift is None},
+                "multivariate_drifted": [m.method for m in self.multivariate if m.drift],
             },
             "features": [f.to_json() for f in self.drift],
+            "multivariate": [m.to_json() for m in self.multivariate],
         }
 
     def save(self, directory: str | os.PathLike[str]) -> list[Path]:
@@ -158,6 +185,19 @@ class DataQualityMonitor:
         of refusing it as bad input.
     workers
         Threads to profile with; default: the available cores.
+    multivariate
+        Multivariate drift methods to run, any of ``"domain_classifier"`` (needs scikit-learn),
+        ``"pca"`` and ``"mmd"``; default none. The baseline then keeps a row sample.
+    multivariate_rows
+        Rows sampled (seeded, uniformly) from the baseline and from each checked dataset.
+    fdr
+        Hold the false-discovery rate of drift verdicts across the features of one check at
+        this level (Benjamini-Hochberg, e.g. 0.05), on top of the distance threshold.
+    seed
+        Seed of every random draw (row samples, classifier folds, permutations).
+    engine
+        ``"local"`` (default), ``"spark"`` or a ``modelmon.engines.spark.SparkEngine``; a Spark
+        DataFrame is always profiled on Spark.
 
     Examples
     --------
@@ -181,6 +221,11 @@ class DataQualityMonitor:
         csv_header: bool | None = None,
         allow_mixed_types: bool = False,
         workers: int | None = None,
+        multivariate: Sequence[str] = (),
+        multivariate_rows: int = 5000,
+        fdr: float | None = None,
+        seed: int = 0,
+        engine: Any = "local",
     ) -> None:
         self.comparison_threshold = comparison_threshold
         self.comparison_method = comparison_method
@@ -192,17 +237,24 @@ class DataQualityMonitor:
         self.csv_header = csv_header
         self.allow_mixed_types = allow_mixed_types
         self.workers = workers
+        self.multivariate = multivariate
+        self.multivariate_rows = multivariate_rows
+        self.fdr = fdr
+        self.seed = seed
+        self.engine = engine
 
     # -- the two operations ---------------------------------------------------------------------
 
     def baseline(self, data: Any) -> DataQualityBaseline:
         """Profile ``data`` (a path, pandas/polars DataFrame or Arrow table) into a baseline."""
         config = self._monitoring_config()
-        dataset = self._open(data)
-        profile = profile_dataset(dataset, workers=self.workers)
+        dataset, profile = self._profile(data)
         _require_usable_baseline(profile, dataset.source, allow_mixed=self.allow_mixed_types)
+        reference = None
+        if self.multivariate:
+            reference = sample_rows(dataset, self.multivariate_rows, self.seed)
         return DataQualityBaseline(
-            profile_statistics(profile), suggest_constraints(profile, config)
+            profile_statistics(profile), suggest_constraints(profile, config), reference
         )
 
     def check(
@@ -212,18 +264,41 @@ class DataQualityMonitor:
         self._monitoring_config()
         if not isinstance(baseline, DataQualityBaseline):
             baseline = load_baseline(baseline)
-        dataset = self._open(data)
-        profile = profile_dataset(dataset, workers=self.workers)
+        dataset, profile = self._profile(data)
         by_position = not dataset.source.has_header or _positional(baseline.constraints)
         evaluation = evaluate(
-            baseline.constraints, baseline.statistics, profile, by_position=by_position
+            baseline.constraints,
+            baseline.statistics,
+            profile,
+            by_position=by_position,
+            fdr=self.fdr,
         )
+        multivariate = self._multivariate(dataset, baseline, by_position)
         return DataQualityResult(
             statistics=profile_statistics(_renamed(profile, baseline, by_position)),
-            violations=evaluation.violations,
+            violations=evaluation.violations + tuple(multivariate_violations(multivariate)),
             drift=evaluation.drift,
             baseline_item_count=baseline.statistics.item_count,
             source=dataset.source.description,
+            multivariate=multivariate,
+        )
+
+    def _multivariate(
+        self, dataset: Dataset, baseline: DataQualityBaseline, by_position: bool
+    ) -> tuple[MultivariateDrift, ...]:
+        if not self.multivariate:
+            return ()
+        current = sample_rows(dataset, self.multivariate_rows, self.seed + 1)
+        if by_position:
+            names = [f.name for f in baseline.constraints.features]
+            current = current.rename_columns(
+                [names[i] if i < len(names) else n for i, n in enumerate(current.column_names)]
+            )
+        return multivariate_drift(
+            check_methods(type(self).__name__, self.multivariate),
+            baseline.reference,
+            current,
+            seed=self.seed,
         )
 
     # -- the one validation boundary -------------------------------------------------------------
@@ -246,6 +321,10 @@ class DataQualityMonitor:
         _check_fraction(name, "domain_content_threshold", self.domain_content_threshold)
         if self.dataset_format is not None:
             _check_choice(name, "dataset_format", self.dataset_format, _DATASET_FORMATS)
+        check_methods(name, self.multivariate)
+        _check_positive_int(name, "multivariate_rows", self.multivariate_rows)
+        if self.fdr is not None:
+            _check_fraction(name, "fdr", self.fdr)
         if self.workers is not None and (
             not isinstance(self.workers, int) or isinstance(self.workers, bool) or self.workers < 1
         ):
@@ -266,6 +345,20 @@ class DataQualityMonitor:
             distribution_constraints=distribution,
         )
 
+    def _profile(self, data: Any) -> tuple[Dataset, DatasetProfile]:
+        if self.engine == "local" and not is_spark_dataframe(data):
+            dataset = self._open(data)
+            return dataset, profile_dataset(dataset, workers=self.workers)
+        fmt, owner = self.dataset_format, type(self).__name__
+        return profile_with_engine(
+            self.engine,
+            data,
+            format=fmt,
+            csv_header=self.csv_header,
+            owner=owner,
+            needs_rows=bool(self.multivariate),
+        )
+
     def _open(self, data: Any) -> Dataset:
         fmt: DatasetFormat | None = self.dataset_format  # type: ignore[assignment]
         return open_dataset(data, format=fmt, csv_header=self.csv_header)
@@ -277,6 +370,13 @@ def _check_fraction(owner: str, parameter: str, value: object) -> None:
         raise ConfigError(
             f"The {parameter!r} parameter of {owner} must be a float in the range [0, 1]. "
             f"Got {value!r} instead."
+        )
+
+
+def _check_positive_int(owner: str, parameter: str, value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(
+            f"The {parameter!r} parameter of {owner} must be an int >= 1. Got {value!r} instead."
         )
 
 

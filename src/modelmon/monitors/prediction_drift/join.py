@@ -3,7 +3,8 @@
 In shadow mode (``modelmon proxy --shadow-upstream``) the challenger's answer to a request is
 captured under its own version with the primary's inference id, so the two captures of a request
 share ``(inference_id, row_index)``. An id captured twice in one version (a client that resends
-its id) counts once: its last capture.
+its id) counts once: its last row in the table, which for a ``read_captures`` table (sorted by
+time) is its latest capture.
 """
 
 from __future__ import annotations
@@ -37,10 +38,11 @@ def captured_column(table: pa.Table, name: str, what: str, *, prefer: str = OUTP
 
 
 def _last_capture(table: pa.Table) -> pa.Table:
-    """One row per (inference_id, row_index): the last one in ``table``."""
+    """One row per (inference_id, row_index): the last one in ``table``, in table order."""
     numbered = table.append_column("__pos", pa.array(range(table.num_rows), pa.int64()))
     last = numbered.group_by(list(JOIN_KEYS), use_threads=False).aggregate([("__pos", "max")])
-    return table.take(pc.sort_indices(last["__pos_max"]))
+    positions = last["__pos_max"].combine_chunks()
+    return table.take(pc.take(positions, pc.sort_indices(positions)))
 
 
 def join_predictions(

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -35,13 +34,13 @@ import pyarrow.compute as pc
 
 from modelmon.errors import ConfigError, DatasetError
 from modelmon.formats.datasets import DatasetFormat, open_dataset
-from modelmon.formats.sagemaker import JsonObject, write_json_atomic
+from modelmon.formats.sagemaker import JsonObject
 from modelmon.monitors.prediction_drift.join import join_predictions
-from modelmon.monitors.prediction_drift.violations import (
-    VIOLATIONS_FILE,
+from modelmon.monitors.prediction_drift.reporting import (
     Violation,
-    output_directory,
-    write_violations,
+    check_count,
+    exit_message,
+    save_report,
 )
 from modelmon.stats.agreement import (
     LabelAgreement,
@@ -132,12 +131,7 @@ class PredictionDriftResult:
         return self.rows - self.overall.rows
 
     def exit_message(self) -> str:
-        if not self.violations:
-            return "Completed: Job completed successfully with no violations."
-        return (
-            "CompletedWithViolations: Job completed successfully with "
-            f"{len(self.violations)} violations."
-        )
+        return exit_message(len(self.violations))
 
     def report(self) -> JsonObject:
         return {
@@ -159,10 +153,7 @@ class PredictionDriftResult:
 
     def save(self, directory: str | os.PathLike[str]) -> list[Path]:
         """Write the report and ``constraint_violations.json`` into ``directory`` atomically."""
-        out = output_directory(directory)
-        write_json_atomic(out / REPORT_FILE, self.report())
-        write_violations(out / VIOLATIONS_FILE, self.violations)
-        return [out / REPORT_FILE, out / VIOLATIONS_FILE]
+        return save_report(directory, REPORT_FILE, self.report(), self.violations)
 
 
 @dataclass(frozen=True)
@@ -277,16 +268,14 @@ class PredictionDriftMonitor:
         skipped = 0
         name = segment_column or "segment"
         if segment is not None:
-            names, codes = segment_codes(segment.filter(keep).to_pylist())
+            names, codes = segment_codes(segment.filter(keep))
             skipped = max(0, len(names) - config.max_segments)
             for index, label in enumerate(names[: config.max_segments]):
                 rows = codes == index
-                groups.append(
-                    _group(label, base_values[rows], cand_values[rows], kind, config)
-                )
-        violations = [*_violations(overall, OVERALL, kind, config)]
+                groups.append(_group(label, base_values[rows], cand_values[rows], kind, config))
+        violations = [*_violations(overall, OVERALL, config)]
         for group in groups:
-            violations.extend(_violations(group, f"{name}={group.segment}", kind, config))
+            violations.extend(_violations(group, f"{name}={group.segment}", config))
         return PredictionDriftResult(
             kind=kind,
             source=source,
@@ -314,9 +303,9 @@ class PredictionDriftMonitor:
         row by row: each row is one input scored by both versions."""
         self._config()
         dataset = open_dataset(data, format=dataset_format)
-        wanted = [baseline_column, candidate_column]
-        if segment_column is not None:
-            wanted.append(segment_column)
+        # dict.fromkeys: a column named twice (comparing a column with itself) is read once.
+        wanted = list(dict.fromkeys([baseline_column, candidate_column, segment_column]))
+        wanted = [c for c in wanted if c is not None]
         for column in wanted:
             if column not in dataset.schema.names:
                 raise DatasetError(
@@ -326,8 +315,8 @@ class PredictionDriftMonitor:
                     expected="one of " + ", ".join(dataset.schema.names),
                     found="no such column",
                 )
-        batches = [batch.select(wanted) for batch in dataset.batches()]
-        table = pa.Table.from_batches(batches, schema=pa.schema([dataset.schema.field(c) for c in wanted]))
+        schema = pa.schema([dataset.schema.field(c) for c in wanted])
+        table = pa.Table.from_batches([b.select(wanted) for b in dataset.batches()], schema=schema)
         return self.check(
             table[baseline_column],
             table[candidate_column],
@@ -398,8 +387,8 @@ class PredictionDriftMonitor:
                 owner, "max_mean_abs_diff", self.max_mean_abs_diff, positive=True
             ),
             robust=self.comparison_method == "Robust",
-            min_rows=_count(owner, "min_rows", self.min_rows),
-            max_segments=_count(owner, "max_segments", self.max_segments),
+            min_rows=check_count(owner, "min_rows", self.min_rows),
+            max_segments=check_count(owner, "max_segments", self.max_segments),
         )
 
 
@@ -448,14 +437,6 @@ def _optional_number(
     return float(value)  # type: ignore[arg-type]
 
 
-def _count(owner: str, parameter: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(
-            f"The {parameter!r} parameter of {owner} must be an int >= 1. Got {value!r} instead."
-        )
-    return value
-
-
 # -- pairing --------------------------------------------------------------------------------
 
 
@@ -474,7 +455,7 @@ def _array(values: Any, parameter: str) -> pa.Array:
 
 
 def _is_score_type(kind: pa.DataType) -> bool:
-    return pa.types.is_floating(kind) or pa.types.is_decimal(kind)
+    return bool(pa.types.is_floating(kind) or pa.types.is_decimal(kind))
 
 
 def _is_numeric(kind: pa.DataType) -> bool:
@@ -524,7 +505,8 @@ def _values(array: pa.Array, kind: Kind, name: str) -> np.ndarray:
             )
         return values
     if pa.types.is_integer(array.type) or pa.types.is_boolean(array.type):
-        return array.to_numpy(zero_copy_only=False)
+        numbers: np.ndarray = array.to_numpy(zero_copy_only=False)
+        return numbers
     # Labels compared as text, so that "1" in one column equals 1 in the other.
     return np.asarray(array.cast(pa.string()).to_pylist(), dtype=object)
 
@@ -559,16 +541,16 @@ def _as_text(values: np.ndarray) -> np.ndarray:
     return np.asarray([str(v) for v in values.tolist()], dtype=object)
 
 
-def _violations(
-    group: GroupAgreement, feature: str, kind: Kind, config: _Config
-) -> list[Violation]:
+def _violations(group: GroupAgreement, feature: str, config: _Config) -> list[Violation]:
     found: list[Violation] = []
     labels, scores = group.labels, group.scores
     where = f"on {group.rows} inputs"
     if labels is not None:
         judged = labels.low if config.robust else labels.rate
         if judged > config.max_disagreement:
-            bound = f" (95% interval {labels.low:.4g} to {labels.high:.4g})" if config.robust else ""
+            bound = (
+                f" (95% interval {labels.low:.4g} to {labels.high:.4g})" if config.robust else ""
+            )
             found.append(
                 Violation(
                     feature,
@@ -593,16 +575,16 @@ def _violations(
                 )
             )
     rho = scores.rank_correlation
-    if config.min_rank_correlation is not None and rho is not None:
-        if rho < config.min_rank_correlation:
-            found.append(
-                Violation(
-                    feature,
-                    "prediction_rank_check",
-                    f"The versions rank inputs differently: rank correlation {rho:.4g} is "
-                    f"below the threshold {config.min_rank_correlation:g}, {where}.",
-                )
+    floor = config.min_rank_correlation
+    if floor is not None and rho is not None and rho < floor:
+        found.append(
+            Violation(
+                feature,
+                "prediction_rank_check",
+                f"The versions rank inputs differently: rank correlation {rho:.4g} is "
+                f"below the threshold {floor:g}, {where}.",
             )
+        )
     if config.max_mean_abs_diff is not None and scores.mean_abs_diff > config.max_mean_abs_diff:
         found.append(
             Violation(
@@ -613,7 +595,3 @@ def _violations(
             )
         )
     return found
-
-
-def segment_names(groups: Sequence[GroupAgreement]) -> list[str]:
-    return [g.segment for g in groups if g.segment is not None]

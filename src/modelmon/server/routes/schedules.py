@@ -67,6 +67,10 @@ def create_schedule(body: ScheduleIn, request: Request, _: Writer) -> ScheduleOu
         window_end=body.window_end,
         config=body.config,
     )
+    engine = state.extensions.get("alerting")
+    if engine is not None:
+        # Sensible alerts from the first run on, without writing any rule.
+        engine.ensure_default_rules(schedule, now=state.clock())
     return ScheduleOut.of(schedule)
 
 
