@@ -10,6 +10,7 @@ For every (rows, cores) pair a fresh process starts a ``local[cores]`` session a
 * wall time of session start and of each profile run, and rows per second of the warm run;
 * peak memory of the driver: the Python process (its ``ru_maxrss``) and the JVM (``VmHWM``; in local
   mode that JVM also runs the executors, so it is an upper bound for a cluster's driver);
+* CPU seconds (driver, JVM, Python workers) of the warm run, and rows per CPU-second;
 * the local engine's time on the same file, for comparison (``--local``).
 
 Writes benchmarks/results/spark-profile-<date>.json and prints a markdown table. Each pair runs
@@ -66,6 +67,19 @@ def _jvm_peak_mb() -> float | None:
     return None
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process and everything under it (JVM, Python workers) so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in [os.getpid(), *_descendants(os.getpid())]:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+    return total
+
+
 def child(rows: int, cores: int, local: bool) -> dict[str, Any]:
     """One measurement in this process (run by the parent as a subprocess)."""
     from modelmon.engines.spark import SparkEngine
@@ -77,9 +91,11 @@ def child(rows: int, cores: int, local: bool) -> dict[str, Any]:
     start_s = time.perf_counter() - started
     runs = []
     for _ in range(2):
+        cpu = _cpu_seconds()
         began = time.perf_counter()
         _, profile = engine.profile(path)
         runs.append(time.perf_counter() - began)
+        cpu = _cpu_seconds() - cpu
         assert profile.row_count == rows, profile.row_count
     partitions = spark.read.parquet(str(path)).rdd.getNumPartitions()
     result: dict[str, Any] = {
@@ -90,6 +106,10 @@ def child(rows: int, cores: int, local: bool) -> dict[str, Any]:
         "profile_cold_s": round(runs[0], 2),
         "profile_warm_s": round(runs[1], 2),
         "rows_per_s_warm": round(rows / runs[1]),
+        # CPU of driver, JVM and workers in the warm run: rows per CPU-second is what a core of
+        # a cluster delivers, whatever else this shared VM was running at the time.
+        "cpu_s_warm": round(cpu, 1),
+        "rows_per_cpu_s": round(rows / cpu),
         "python_driver_peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "jvm_peak_mb": round(_jvm_peak_mb() or 0.0),
     }
@@ -138,12 +158,16 @@ def main() -> None:
         "results": results,
     }
     (RESULTS / f"spark-profile-{today}.json").write_text(json.dumps(document, indent=1) + "\n")
-    print("| rows | cores | partitions | start s | cold s | warm s | rows/s | py MB | JVM MB |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print(
+        "| rows | cores | partitions | start s | cold s | warm s | rows/s | rows/CPU-s "
+        "| py MB | JVM MB |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         print(
             f"| {r['rows']:,} | {r['cores']} | {r['partitions']} | {r['session_start_s']} | "
             f"{r['profile_cold_s']} | {r['profile_warm_s']} | {r['rows_per_s_warm']:,} | "
+            f"{r['rows_per_cpu_s']:,} | "
             f"{r['python_driver_peak_mb']} | {r['jvm_peak_mb']} |"
         )
 

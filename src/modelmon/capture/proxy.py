@@ -182,6 +182,10 @@ def check_header_name(value: str, name: str = "id_header", owner: str = "Capture
     return value
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class CaptureProxy:
     """A reverse proxy to ``upstream`` that submits every sampled exchange to ``writer``.
 
@@ -190,7 +194,8 @@ class CaptureProxy:
     caller's: :meth:`stop` drains requests in flight but does not close it.
     ``timeout`` bounds both connecting to the upstream and each wait for its data; requests still
     in flight ``timeout`` seconds after :meth:`stop` began are cut. ``shadow`` mirrors a share
-    of the captured requests to a challenger (see the module documentation).
+    of the captured requests to a challenger (see the module documentation). ``clock`` stamps
+    each request's arrival (the demo passes its simulated clock).
     """
 
     def __init__(
@@ -205,6 +210,7 @@ class CaptureProxy:
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         max_connections: int = 100,
         shadow: ShadowMirror | None = None,
+        clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         base = check_upstream(upstream)
         # Joined as text with the request's raw path, so percent-encoding reaches the upstream
@@ -224,6 +230,7 @@ class CaptureProxy:
                 f"version other than the primary's. Got version {version!r} for both instead."
             )
         self.shadow = shadow
+        self._clock = clock
         self._failures = CaptureFailures()
         self._session: aiohttp.ClientSession | None = None
         self._runner: web.AppRunner | None = None
@@ -276,7 +283,7 @@ class CaptureProxy:
             self._session = None
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        arrived = datetime.now(UTC)
+        arrived = self._clock()
         start = time.perf_counter()
         session = self._session
         assert session is not None  # requests arrive only between start() and stop()

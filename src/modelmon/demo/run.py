@@ -10,8 +10,10 @@ is left running with its dashboard (unless ``serve`` is False).
 
 from __future__ import annotations
 
+import json
 import shutil
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +23,7 @@ import aiohttp
 import httpx
 import pyarrow as pa
 
+from modelmon.capture import read_captures
 from modelmon.capture.proxy import CaptureProxy, ShadowMirror
 from modelmon.capture.writer import CaptureWriter
 from modelmon.demo.clock import SimulatedClock
@@ -30,8 +33,10 @@ from modelmon.demo.story import STORY, Day
 from modelmon.demo.traffic import Sent, send_rows
 from modelmon.errors import ConfigError
 from modelmon.examples import FEATURES, generate_credit
-from modelmon.formats import sagemaker as sm
+from modelmon.monitors.bias import BiasMonitor
 from modelmon.monitors.data_quality import DataQualityMonitor
+from modelmon.monitors.model_quality import ModelQualityMonitor
+from modelmon.monitors.service_health import ServiceHealthMonitor
 from modelmon.server import ServerState
 from modelmon.server.testing import running_server
 from modelmon.store import open_store
@@ -44,6 +49,14 @@ _HOUR = timedelta(hours=1)
 _MARKER = ".modelmon-demo"
 
 Progress = Callable[[int, int, str], None]
+# Is the model as fair to women as in validation? (It never sees gender; the check proves it.)
+_BIAS = {
+    "label": "label",
+    "label_value": 1,
+    "facet": {"name": "gender", "values": ["female"]},
+    "probability_attribute": "default_probability",
+    "probability_threshold": 0.5,
+}
 
 
 @dataclass
@@ -74,11 +87,15 @@ class DemoResult:
 class _Stack:
     """The running pieces: model servers, alert inbox, capture proxy, in one background loop."""
 
-    def __init__(self, loop: BackgroundLoop, v1: CreditModel, v2: CreditModel) -> None:
+    def __init__(
+        self, loop: BackgroundLoop, v1: CreditModel, v2: CreditModel, clock: SimulatedClock
+    ) -> None:
         self.loop = loop
+        self.clock = clock
         self.delay = 0.0
         self.inbox = AlertInbox()
         self._runners: list[Any] = []
+        self.data_dir = Path()
         self.v1_url = self._serve(model_app(v1, lambda: self.delay))
         self.v2_url = self._serve(model_app(v2, lambda: 0.0))
         self.inbox_url = self._serve(self.inbox.app())
@@ -100,7 +117,7 @@ class _Stack:
             else None
         )
         self.proxy = CaptureProxy(
-            self.v1_url, model=MODEL, version="v1", writer=writer, shadow=shadow
+            self.v1_url, model=MODEL, version="v1", writer=writer, shadow=shadow, clock=self.clock
         )
         self.proxy_url = self.loop.run(self.proxy.start(port=0))
 
@@ -165,23 +182,32 @@ def run_demo(
     v1, v2 = train(training, "v1"), train(training, "v2", seed=2)
     clock = SimulatedClock(DAY_ONE)
     store = open_store(f"sqlite:///{data_dir / 'modelmon.db'}", migrate=True)
+    # With a token, writes need it, and command actions (the roll-back) are allowed.
+    _, secret = store.tokens.create_token("demo", now=clock())
     state = ServerState(store, data_dir, clock=clock, owner="demo", started_at=clock())
-    _install_extensions(state)
     loop = BackgroundLoop()
-    stack = _Stack(loop, v1, v2)
+    stack = _Stack(loop, v1, v2, clock)
+    stack.data_dir = data_dir
     writer = CaptureWriter(data_dir, clock=clock, flush_interval=0.2)
     try:
         with (
             running_server(state, port=port) as base_url,
-            httpx.Client(base_url=base_url, timeout=120) as api,
+            httpx.Client(
+                base_url=base_url,
+                timeout=120,
+                headers={"Authorization": f"Bearer {secret}"},
+                event_hooks={"response": [_raise_for_status]},
+            ) as api,
         ):
             result = DemoResult(base_url, data_dir)
             report(1, steps, "computing baselines and schedules")
-            _register(api, training, v1, stack)
+            _register(api, directory, training, v1, stack, writer, clock)
             step = 2
             pending_labels: list[Sent] = []
             for number, day in enumerate(STORY[:days], start=1):
                 stack.start_proxy(writer, day.shadow_fraction)
+                if day.shadow_fraction > 0:
+                    _compare_versions(api)
                 sent_today = _play_day(
                     number, day, rate, api, stack, writer, clock, result, report, step, steps
                 )
@@ -190,12 +216,12 @@ def run_demo(
                 for sent in pending_labels:
                     _send_labels(api, sent)
                 pending_labels = sent_today
-                api.post("/api/v1/scheduler/tick").raise_for_status()
-            # The last day's labels arrive the morning after, and its runs complete.
-            clock.advance(timedelta(hours=6))
+                api.post("/api/v1/scheduler/tick")
+            # The last day's labels arrive just after midnight, and its windows are re-run.
+            clock.advance(timedelta(minutes=1))
             for sent in pending_labels:
                 _send_labels(api, sent)
-            api.post("/api/v1/scheduler/tick").raise_for_status()
+            api.post("/api/v1/scheduler/tick")
             _collect(api, result, stack)
             report(steps, steps, "done")
             if serve_forever is not None:
@@ -235,9 +261,19 @@ def _play_day(
         sent_today.append(sent)
         writer.flush(timeout=60)
         clock.set(start + (hour + 1) * _HOUR + timedelta(minutes=5))
-        api.post("/api/v1/scheduler/tick").raise_for_status()
+        api.post("/api/v1/scheduler/tick")
     stack.delay = 0.0
     return sent_today
+
+
+def _raise_for_status(response: httpx.Response) -> None:
+    """Every API call of the demo must succeed; if one does not, say what the server said."""
+    if response.status_code >= 400:
+        response.read()
+        raise RuntimeError(
+            f"{response.request.method} {response.request.url.path} answered "
+            f"{response.status_code}: {response.text[:500]}"
+        )
 
 
 def _send_labels(api: httpx.Client, sent: Sent) -> None:
@@ -245,10 +281,49 @@ def _send_labels(api: httpx.Client, sent: Sent) -> None:
         {"inference_id": i, "label": label}
         for i, label in zip(sent.inference_ids, sent.labels, strict=True)
     ]
-    api.post("/api/v1/labels", json={"model": MODEL, "labels": labels}).raise_for_status()
+    api.post("/api/v1/labels", json={"model": MODEL, "labels": labels})
 
 
-def _register(api: httpx.Client, training: pa.Table, v1: CreditModel, stack: _Stack) -> None:
+def _upload(api: httpx.Client, version: str, monitor_type: str, paths: Iterable[Path]) -> None:
+    files = {path.name: json.loads(path.read_text()) for path in paths if path.suffix == ".json"}
+    api.put(
+        f"/api/v1/models/{MODEL}/versions/{version}/baselines/{monitor_type}",
+        json={"files": files},
+    )
+
+
+def _schedule(api: httpx.Client, name: str, monitor_type: str, cron: str, **extra: Any) -> None:
+    body = {"name": name, "model": MODEL, "version": "v1", "monitor_type": monitor_type}
+    api.post("/api/v1/schedules", json={**body, "cron": cron, **extra})
+
+
+def _rule(
+    api: httpx.Client, name: str, metric: str, condition: dict[str, Any], **extra: Any
+) -> None:
+    body = {
+        "name": name,
+        "metric": metric,
+        "matchers": {"model": f"={MODEL}"},
+        "condition": condition,
+        "evaluation": {"m": 1, "n": 1, "missing": "keep"},
+        "channels": ["demo-inbox"],
+        "allow_unknown_metric": True,
+        **extra,
+    }
+    api.post("/api/v1/alerts/rules", json=body)
+
+
+def _register(
+    api: httpx.Client,
+    directory: Path,
+    training: pa.Table,
+    v1: CreditModel,
+    stack: _Stack,
+    writer: CaptureWriter,
+    clock: SimulatedClock,
+) -> None:
+    """Register the model, compute and attach its baselines, create schedules and alert rules,
+    as a team would through the REST API."""
     api.post(
         "/api/v1/models",
         json={
@@ -256,35 +331,113 @@ def _register(api: httpx.Client, training: pa.Table, v1: CreditModel, stack: _St
             "description": "Probability that a loan applicant defaults (demo).",
             "problem_type": "BinaryClassification",
         },
-    ).raise_for_status()
+    )
     for version in ("v1", "v2"):
-        api.post(f"/api/v1/models/{MODEL}/versions", json={"version": version}).raise_for_status()
+        api.post(f"/api/v1/models/{MODEL}/versions", json={"version": version})
+    baselines = directory / "baselines"
     reference = _reference(training, v1)
-    baseline = DataQualityMonitor().baseline(reference)
-    files = {
-        "statistics.json": sm.statistics_to_json(baseline.statistics),
-        "constraints.json": sm.constraints_to_json(baseline.constraints),
-    }
-    api.put(
-        f"/api/v1/models/{MODEL}/versions/v1/baselines/DataQuality", json={"files": files}
-    ).raise_for_status()
+    quality = DataQualityMonitor().baseline(reference)
+    _upload(api, "v1", "DataQuality", quality.save(baselines / "data-quality"))
+
+    validation = generate_credit(5_000, seed=7)
+    scored = pa.table(
+        {
+            "default_probability": v1.predict_proba(validation.select(list(FEATURES)).to_pylist()),
+            "label": validation["default"],
+            "gender": validation["gender"],
+        }
+    )
+    model_quality = ModelQualityMonitor(
+        "BinaryClassification", probability_attribute="default_probability"
+    ).baseline(scored)
+    _upload(api, "v1", "ModelQuality", model_quality.save(baselines / "model-quality"))
+    bias = BiasMonitor.from_config(_BIAS).baseline(scored)
+    _upload(api, "v1", "ModelBias", bias.save(baselines / "bias"))
+
+    # A load test before going live: its latency is the service-health benchmark.
+    clock.set(DAY_ONE - 2 * _HOUR)
+    stack.start_proxy(writer, 0.0)
+    stack.send(generate_credit(600, seed=9), id_prefix="loadtest")
+    writer.flush(timeout=60)
+    load_test = read_captures(
+        stack.data_dir, MODEL, version="v1", start=DAY_ONE - 2 * _HOUR, end=DAY_ONE
+    )
+    health = ServiceHealthMonitor().baseline(load_test, source="load test")
+    health_p90 = health.summary.latency_ms["p90"] or health.summary.mean_latency_ms or 50.0
+    _upload(api, "v1", "ServiceHealth", [health.save(baselines / "service-health")])
+    clock.set(DAY_ONE)
+
+    api.post(
+        "/api/v1/alerts/channels",
+        json={"name": "demo-inbox", "type": "webhook", "config": {"url": stack.inbox_url}},
+    )
+    every_6h = "cron(0 0/6 ? * * *)"
+    _schedule(api, "credit-data-quality", "DataQuality", every_6h)  # default rules come with it
+    _schedule(api, "credit-service-health", "ServiceHealth", every_6h)
+    daily = "cron(0 0 ? * * *)"
+    _schedule(
+        api,
+        "credit-model-quality",
+        "ModelQuality",
+        daily,
+        config={
+            "problem_type": "BinaryClassification",
+            "probability_attribute": "default_probability",
+        },
+    )
+    _schedule(api, "credit-bias", "ModelBias", daily, config=_BIAS)
+    api.post(
+        "/api/v1/alerts/actions",
+        json={"name": "roll-back", "type": "command", "config": {"argv": _rollback(directory)}},
+    )
+    auc = model_quality.statistics.metrics["auc"].value
+    below = {"type": "below", "threshold": round(auc - 0.05, 3)}
+    _rule(api, "credit-auc", "model_quality_auc", below)
+    _rule(
+        api,
+        "credit-latency",
+        "service_latency_p90_ms",
+        # Twice the load test's p90: noise on a busy laptop stays under it, a slow-down does not.
+        {"type": "above", "threshold": round(2 * health_p90, 1)},
+        severity="critical",
+        remediation=["roll-back"],
+    )
+
+
+def _compare_versions(api: httpx.Client) -> None:
+    """v2 goes into shadow: compare its predictions with v1's on the same requests."""
     api.post(
         "/api/v1/schedules",
         json={
-            "name": "credit-data-quality",
+            "name": "credit-v2-vs-v1",
             "model": MODEL,
-            "version": "v1",
-            "monitor_type": "DataQuality",
+            "version": "v2",
+            "monitor_type": "PredictionDrift",
             "cron": "cron(0 0/6 ? * * *)",
+            "config": {"baseline_version": "v1", "output": "default_probability"},
         },
-    ).raise_for_status()
+    )
+    _rule(
+        api,
+        "credit-v2-disagreement",
+        "prediction_disagreement_rate",
+        {"type": "above", "threshold": 0.1},
+    )
+
+
+def _rollback(directory: Path) -> list[str]:
+    """The remediation the demo runs: a real command; a team would call its deploy tool."""
+    log = directory / "remediation.log"
+    script = (
+        "import os, sys; "
+        f"open({str(log)!r}, 'a').write('roll back ' + os.environ.get('MODELMON_ALERT_MODEL', '?') "
+        "+ ' to the previous version\\n')"
+    )
+    return [sys.executable, "-c", script]
 
 
 def _collect(api: httpx.Client, result: DemoResult, stack: _Stack) -> None:
     listed = api.get("/api/v1/executions", params={"limit": 10_000}).json()
     result.executions = [api.get(f"/api/v1/executions/{e['id']}").json() for e in reversed(listed)]
     result.notifications = stack.inbox.snapshot()
-
-
-def _install_extensions(state: ServerState) -> None:
-    """Hooks that later capabilities add to the server (alerting)."""
+    result.alerts = api.get("/api/v1/alerts").json()

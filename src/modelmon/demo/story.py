@@ -34,6 +34,6 @@ STORY = (
         "v2 runs in shadow; the model server slows down from noon",
         shadow_fraction=0.5,
         slow_from_hour=12,
-        slow_seconds=0.12,
+        slow_seconds=0.3,
     ),
 )

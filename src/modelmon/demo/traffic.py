@@ -39,7 +39,7 @@ async def send_rows(
     table: pa.Table,
     *,
     id_prefix: str,
-    concurrency: int = 16,
+    concurrency: int = 8,
 ) -> Sent:
     """POST each row of ``table`` (its ``default`` column is the label, not sent)."""
     labels = table["default"].to_pylist()

@@ -12,11 +12,21 @@ from modelmon.server.schemas import ExecutionOut, RunNowIn, ScheduleIn, Schedule
 from modelmon.services import cron
 from modelmon.services.scheduler import Scheduler
 from modelmon.services.windows import explicit_window, parse_offset, scheduled_window
-from modelmon.store import ScheduleStatus, TokenInfo
+from modelmon.store import MonitorType, ScheduleStatus, TokenInfo
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["schedules"])
+# Monitors that compare with a baseline; service health may use one, prediction drift compares
+# two captured versions.
+NEEDS_BASELINE = frozenset(
+    {
+        MonitorType.DATA_QUALITY,
+        MonitorType.MODEL_QUALITY,
+        MonitorType.MODEL_BIAS,
+        MonitorType.MODEL_EXPLAINABILITY,
+    }
+)
 Writer = Annotated[TokenInfo | None, Depends(require_write)]
 
 
@@ -53,7 +63,10 @@ def create_schedule(body: ScheduleIn, request: Request, _: Writer) -> ScheduleOu
         scheduled_window(
             expression, state.clock(), start_offset=start_offset, end_offset=end_offset
         )
-    state.store.models.get_baseline(body.model, body.version, body.monitor_type)
+    if body.monitor_type in NEEDS_BASELINE:
+        state.store.models.get_baseline(body.model, body.version, body.monitor_type)
+    else:
+        state.store.models.get_version(body.model, body.version)
     schedule = state.store.schedules.create_schedule(
         body.name,
         model=body.model,
