@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -70,6 +71,23 @@ def test_check_exit_0_without_violations(data: Path, tmp_path: Path) -> None:
     assert "Completed: Job completed successfully with no violations." in result.stdout
     violations = json.loads((tmp_path / "report" / "constraint_violations.json").read_text())
     assert violations == {"violations": []}
+
+
+def test_check_writes_a_self_contained_html_report(data: Path, tmp_path: Path) -> None:
+    report = tmp_path / "report.html"
+    result = run(
+        "data-quality", "check", "--dataset", data / "broken.csv", "--baseline",
+        data / "baseline", "--output", tmp_path / "out", "--report", report,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    page = report.read_text()
+    assert "income" in page
+    assert "<svg" in page
+    # Nothing is fetched when it opens (the SVG namespace is a name, not a download).
+    assert re.search(r"""(src|href)=["']?(https?:)?//""", page) is None
+    assert "@import" not in page
+    assert report.stat().st_size < 500_000
+    assert str(report) in result.stdout
 
 
 def test_check_exit_1_with_violations(data: Path, tmp_path: Path) -> None:

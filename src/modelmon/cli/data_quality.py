@@ -57,6 +57,11 @@ def register(commands: Any) -> None:
     check.add_argument("--statistics", metavar="FILE", help="baseline statistics.json")
     check.add_argument("--constraints", metavar="FILE", help="baseline constraints.json")
     check.add_argument("--output", required=True, metavar="DIR", help="output directory")
+    check.add_argument(
+        "--report",
+        metavar="FILE",
+        help="also write a self-contained HTML report (charts included, no network needed)",
+    )
     check.set_defaults(handler=_with_engine(_check), parser=check)
 
 
@@ -145,5 +150,9 @@ def _check(args: argparse.Namespace, engine: Any) -> int:
     )
     result = monitor.check(args.dataset, baseline)
     written = result.save(args.output)
+    if args.report:
+        from modelmon.reports import data_quality_report, write_html_report
+
+        written.append(write_html_report(args.report, data_quality_report(result, baseline)))
     print(render.check_summary(result, written))
     return 1 if result.has_violations else 0

@@ -63,11 +63,14 @@ class ProgressBar:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from modelmon.demo.run import run_demo
+    from modelmon.demo.run import DemoResult, run_demo
     from modelmon.demo.summary import summarise
 
-    def serve_forever(url: str) -> None:
-        print(f"\nThe dashboard is at {url}/  (API schema at {url}/openapi.json). Press Ctrl-C to stop.")
+    def serve_forever(result: DemoResult) -> None:
+        url = result.base_url
+        print(summarise(result))
+        print(f"\nThe dashboard is at {url}/  (API schema at {url}/openapi.json).")
+        print("The server keeps running with the simulated clock stopped; press Ctrl-C to stop.")
         try:
             threading.Event().wait()
         except KeyboardInterrupt:

@@ -166,10 +166,10 @@ def run_demo(
     rate: int = 60,
     port: int | None = None,
     progress: Progress | None = None,
-    serve_forever: Callable[[str], None] | None = None,
+    serve_forever: Callable[[DemoResult], None] | None = None,
 ) -> DemoResult:
     """Play ``days`` of the story with ``rate`` applications per hour; with ``serve_forever``,
-    call it with the dashboard's address before shutting down (it returns when the user quits)."""
+    call it with the result while the server still runs (it returns when the user quits)."""
     if not 1 <= days <= len(STORY):
         raise ConfigError(f"The '--days' option must be 1 to {len(STORY)}. Got {days} instead.")
     if rate < 10:
@@ -225,7 +225,7 @@ def run_demo(
             _collect(api, result, stack)
             report(steps, steps, "done")
             if serve_forever is not None:
-                serve_forever(base_url)
+                serve_forever(result)
     finally:
         writer.close()
         stack.close()
@@ -373,7 +373,10 @@ def _register(
     )
     every_6h = "cron(0 0/6 ? * * *)"
     _schedule(api, "credit-data-quality", "DataQuality", every_6h)  # default rules come with it
-    _schedule(api, "credit-service-health", "ServiceHealth", every_6h)
+    # A laptop running the whole demo is noisy: judge latency against 3x the load test's.
+    _schedule(
+        api, "credit-service-health", "ServiceHealth", every_6h, config={"latency_tolerance": 3.0}
+    )
     daily = "cron(0 0 ? * * *)"
     _schedule(
         api,

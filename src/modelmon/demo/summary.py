@@ -26,5 +26,8 @@ def summarise(result: DemoResult) -> str:
     for number, story_day in enumerate(STORY, start=1):
         found = sorted(set(by_day.get(number, [])))
         lines.append(f"Day {number} ({story_day.title}): " + ("; ".join(found) or "no violations"))
+    if result.notifications:
+        lines.append("Alert notifications sent to the demo's webhook:")
+        lines += [f"  {n.get('subject', n)}" for n in result.notifications]
     lines.append(f"Data, reports and the database are in {result.data_dir}.")
     return "\n".join(lines)

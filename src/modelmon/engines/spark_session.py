@@ -136,7 +136,9 @@ def start_session(master: str, conf: Mapping[str, str] | None = None) -> Any:
             f"Spark did not start with master {master!r}: {first}. Is Java 17 or newer "
             "installed (java -version, or set JAVA_HOME)?"
         ) from error
-    session.sparkContext.setLogLevel("ERROR")
+    # Failures reach the user as modelmon errors with Spark's reason; the JVM's own stack traces
+    # on stderr would bury them.
+    session.sparkContext.setLogLevel("FATAL")
     return session
 
 
