@@ -39,6 +39,8 @@ if _typing.TYPE_CHECKING:
         windows_needing_reevaluation,
     )
     from modelmon.formats.datasets import Dataset, open_dataset
+    from modelmon.monitors.attribution import AttributionMonitor
+    from modelmon.monitors.bias import BiasMonitor
     from modelmon.monitors.data_quality import (
         DataQualityBaseline,
         DataQualityMonitor,
@@ -46,6 +48,16 @@ if _typing.TYPE_CHECKING:
         FeatureDrift,
         load_baseline,
     )
+    from modelmon.monitors.model_quality import (
+        EstimatedPerformance,
+        ModelQualityBaseline,
+        ModelQualityMonitor,
+        ModelQualityResult,
+        load_model_quality_baseline,
+    )
+    from modelmon.monitors.prediction_drift import PredictionDriftMonitor
+    from modelmon.monitors.service_health import ServiceHealthMonitor
+    from modelmon.services.streaming import StreamingMonitor
     from modelmon.stats.profile import ColumnProfile, DatasetProfile
 
 __version__ = "0.1.0"
@@ -74,12 +86,24 @@ _LAZY = {
     "DataQualityResult": "modelmon.monitors.data_quality",
     "FeatureDrift": "modelmon.monitors.data_quality",
     "load_baseline": "modelmon.monitors.data_quality",
+    "AttributionMonitor": "modelmon.monitors.attribution",
+    "BiasMonitor": "modelmon.monitors.bias",
+    "ModelQualityMonitor": "modelmon.monitors.model_quality",
+    "ModelQualityBaseline": "modelmon.monitors.model_quality",
+    "ModelQualityResult": "modelmon.monitors.model_quality",
+    "EstimatedPerformance": "modelmon.monitors.model_quality",
+    "load_model_quality_baseline": "modelmon.monitors.model_quality",
+    "PredictionDriftMonitor": "modelmon.monitors.prediction_drift",
+    "ServiceHealthMonitor": "modelmon.monitors.service_health",
+    "StreamingMonitor": "modelmon.services.streaming",
     "ColumnProfile": "modelmon.stats.profile",
     "DatasetProfile": "modelmon.stats.profile",
 }
 
 __all__ = [
+    "AttributionMonitor",
     "BaselineFormatError",
+    "BiasMonitor",
     "Capture",
     "CaptureMiddleware",
     "CaptureStats",
@@ -93,21 +117,29 @@ __all__ = [
     "Dataset",
     "DatasetError",
     "DatasetProfile",
+    "EstimatedPerformance",
     "FeatureDrift",
     "ImportReport",
     "InferenceEvent",
     "InputError",
     "LabelCoverage",
+    "ModelQualityBaseline",
+    "ModelQualityMonitor",
+    "ModelQualityResult",
     "ModelmonError",
     "NotFoundError",
     "Payload",
+    "PredictionDriftMonitor",
     "SchemaVersionError",
+    "ServiceHealthMonitor",
+    "StreamingMonitor",
     "__version__",
     "capture_features",
     "import_captures",
     "import_labels",
     "label_coverage",
     "load_baseline",
+    "load_model_quality_baseline",
     "new_inference_id",
     "open_dataset",
     "profile",

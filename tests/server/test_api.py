@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
@@ -265,3 +267,41 @@ def test_oversized_bodies_are_refused(
         assert response.status_code == 413
         assert "1000 bytes" in response.json()["error"]["message"]
         assert client.get("/api/v1/models").status_code == 200
+
+
+def test_a_schedule_runs_multivariate_drift_on_a_server_computed_baseline(
+    api: httpx.Client, clock: Any, capture_hour: Any, tmp_path: Path
+) -> None:
+    train = generate_credit(3_000, seed=5)
+    reference = train.drop_columns(["default"]).add_column(
+        0, "default_probability", pa.array(score_credit(train))
+    )
+    path = tmp_path / "train.csv"
+    pacsv.write_csv(reference, path)
+    computed = api.post(
+        "/api/v1/models/credit/versions/v1/baselines/DataQuality/dataset",
+        params={"multivariate": "true"},
+        content=path.read_bytes(),
+        headers={"content-type": "text/csv"},
+    )
+    assert "multivariate_reference.parquet" in computed.json()["files"]
+    api.post(
+        "/api/v1/schedules",
+        json={
+            "name": "joint",
+            "model": "credit",
+            "version": "v1",
+            "monitor_type": "DataQuality",
+            "cron": HOURLY,
+            "config": {"multivariate": ["pca"]},
+        },
+    ).raise_for_status()
+    capture_hour(clock.now, seed=6)
+    clock.advance(H + timedelta(minutes=5))
+    [ran] = api.post("/api/v1/scheduler/tick").json()
+    assert ran["status"] in ("Completed", "CompletedWithViolations"), ran["failure_reason"]
+    series = api.get(
+        "/api/v1/metrics/query",
+        params={"name": "multivariate_pca_reconstruction_error", "start": "2026-11-01T00:00:00Z"},
+    ).json()
+    assert len(series[0]["points"]) == 1

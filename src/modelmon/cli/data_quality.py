@@ -58,6 +58,12 @@ def register(commands: Any) -> None:
     check.add_argument("--constraints", metavar="FILE", help="baseline constraints.json")
     check.add_argument("--output", required=True, metavar="DIR", help="output directory")
     check.add_argument(
+        "--fdr",
+        type=float,
+        metavar="Q",
+        help="control the false-discovery rate across features at Q (e.g. 0.05)",
+    )
+    check.add_argument(
         "--report",
         metavar="FILE",
         help="also write a self-contained HTML report (charts included, no network needed)",
@@ -66,6 +72,14 @@ def register(commands: Any) -> None:
 
 
 def _dataset_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--multivariate",
+        action="append",
+        default=[],
+        choices=("domain_classifier", "pca", "mmd"),
+        help="also judge the features jointly with this method (repeatable); the baseline "
+        "keeps a row sample for it",
+    )
     parser.add_argument(
         "--dataset", required=True, metavar="PATH", help="CSV, Parquet, JSON Lines or a directory"
     )
@@ -127,6 +141,7 @@ def _baseline(args: argparse.Namespace, engine: Any) -> int:
         allow_mixed_types=args.allow_mixed_types,
         workers=args.workers,
         engine=engine,
+        multivariate=tuple(args.multivariate),
     )
     baseline = monitor.baseline(args.dataset)
     written = baseline.save(args.output)
@@ -147,6 +162,8 @@ def _check(args: argparse.Namespace, engine: Any) -> int:
         csv_header=args.csv_header,
         workers=args.workers,
         engine=engine,
+        multivariate=tuple(args.multivariate),
+        fdr=args.fdr,
     )
     result = monitor.check(args.dataset, baseline)
     written = result.save(args.output)

@@ -30,7 +30,7 @@ from typing import Any, Final, cast
 
 from modelmon.errors import BaselineFormatError, NotFoundError
 from modelmon.formats.json_values import JsonValue
-from modelmon.formats.sagemaker import _load, write_json_atomic
+from modelmon.formats.sagemaker import load_json_file, write_json_atomic
 
 __all__ = [
     "ANALYSIS",
@@ -283,8 +283,12 @@ def read_baseline(directory: Any, create_with: str) -> tuple[object, Mapping[str
         )
     config: object = {}
     if (base / ANALYSIS_CONFIG).exists():
-        config = _load(base / ANALYSIS_CONFIG)
-    return _load(base / ANALYSIS), config_mapping(config, base / ANALYSIS_CONFIG), base / ANALYSIS
+        config = load_json_file(base / ANALYSIS_CONFIG)
+    return (
+        load_json_file(base / ANALYSIS),
+        config_mapping(config, base / ANALYSIS_CONFIG),
+        base / ANALYSIS,
+    )
 
 
 def config_mapping(config: object, path: Any) -> Mapping[str, Any]:
@@ -311,15 +315,15 @@ def write_json(path: Any, obj: Any) -> None:
 
 def load_json(path: Any) -> object:
     """A JSON file decoded; NotFoundError/BaselineFormatError naming the file otherwise."""
-    return _load(path)
+    return load_json_file(path)
 
 
 def read_bias_analysis(path: Any) -> BiasAnalysis:
-    return bias_analysis_from_json(_load(path), path=path)
+    return bias_analysis_from_json(load_json_file(path), path=path)
 
 
 def read_explainability(path: Any) -> ExplainabilityAnalysis:
-    return explainability_from_json(_load(path), path=path)
+    return explainability_from_json(load_json_file(path), path=path)
 
 
 class _Reader:

@@ -74,6 +74,7 @@ __all__ = [
     "constraints_to_json",
     "data_type_description",
     "extra_column_description",
+    "load_json_file",
     "missing_column_description",
     "read_constraints",
     "read_statistics",
@@ -544,20 +545,21 @@ def write_violations(path: StrPath, violations: Violations) -> None:
 
 def read_statistics(path: StrPath) -> Statistics:
     """Read a ``statistics.json``; raises BaselineFormatError naming the file and JSON path."""
-    return statistics_from_json(_load(path), path=path)
+    return statistics_from_json(load_json_file(path), path=path)
 
 
 def read_constraints(path: StrPath) -> Constraints:
     """Read a ``constraints.json``; raises BaselineFormatError naming the file and JSON path."""
-    return constraints_from_json(_load(path), path=path)
+    return constraints_from_json(load_json_file(path), path=path)
 
 
 def read_violations(path: StrPath) -> Violations:
     """Read a ``constraint_violations.json``; raises BaselineFormatError on a bad file."""
-    return violations_from_json(_load(path), path=path)
+    return violations_from_json(load_json_file(path), path=path)
 
 
-def _load(path: StrPath) -> object:
+def load_json_file(path: StrPath) -> object:
+    """The JSON document in ``path``; a missing or invalid file is a BaselineFormatError."""
     try:
         raw = Path(path).read_bytes()
     except FileNotFoundError as exc:

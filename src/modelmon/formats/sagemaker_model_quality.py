@@ -289,15 +289,15 @@ def write_violations(path: sm.StrPath, violations: tuple[ModelQualityViolation, 
 
 
 def read_statistics(path: sm.StrPath) -> ModelQualityStatistics:
-    return statistics_from_json(sm._load(path), path=path)
+    return statistics_from_json(sm.load_json_file(path), path=path)
 
 
 def read_constraints(path: sm.StrPath) -> ModelQualityConstraints:
-    return constraints_from_json(sm._load(path), path=path)
+    return constraints_from_json(sm.load_json_file(path), path=path)
 
 
 def read_violations(path: sm.StrPath) -> tuple[ModelQualityViolation, ...]:
-    return violations_from_json(sm._load(path), path=path)
+    return violations_from_json(sm.load_json_file(path), path=path)
 
 
 class _Reader:

@@ -15,6 +15,7 @@ from modelmon.server.limits import BodyLimit
 from modelmon.server.loop import SchedulerLoop
 from modelmon.server.routes import alerts, executions, health, ingest, metrics, models, schedules
 from modelmon.server.state import ServerState
+from modelmon.server.streaming import install_streaming
 
 __all__ = ["API_PREFIX", "create_app"]
 
@@ -50,6 +51,7 @@ def create_app(state: ServerState, *, tick_interval: float | None = None) -> Fas
     )
     app.state.modelmon = state
     install_alerting(state)
+    install_streaming(state)
     install_error_handlers(app)
     for router in (
         models.router,

@@ -106,11 +106,11 @@ def load_model_quality_baseline(directory: str | os.PathLike[str]) -> ModelQuali
     calibration = None
     if (base / CALIBRATION_FILE).exists():
         path = base / CALIBRATION_FILE
-        calibration = calibration_from_json(sm._load(path), path=path)
+        calibration = calibration_from_json(sm.load_json_file(path), path=path)
     segments = {}
     if (base / SEGMENT_CONSTRAINTS_FILE).exists():
         path = base / SEGMENT_CONSTRAINTS_FILE
-        segments = segment_constraints_from_json(sm._load(path), path=str(path))
+        segments = segment_constraints_from_json(sm.load_json_file(path), path=str(path))
     return baseline_from_parts(
         mq.read_statistics(base / STATISTICS),
         mq.read_constraints(base / CONSTRAINTS),

@@ -6,10 +6,12 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
+import pyarrow.parquet as pq
 from fastapi import APIRouter, Depends, Query, Request
 
 from modelmon.errors import ConfigError
 from modelmon.formats import sagemaker as sm
+from modelmon.formats.atomic import atomic_file
 from modelmon.monitors.data_quality import DataQualityMonitor
 from modelmon.server.auth import require_write, state_of
 from modelmon.server.schemas import (
@@ -21,6 +23,7 @@ from modelmon.server.schemas import (
     VersionIn,
     VersionOut,
 )
+from modelmon.services.runners.data_quality import REFERENCE
 from modelmon.store import MonitorType, TokenInfo
 
 __all__ = ["router"]
@@ -145,9 +148,11 @@ async def compute_data_quality_baseline(
     request: Request,
     _: Writer,
     comparison_threshold: Annotated[float, Query(gt=0, le=1)] = 0.1,
+    multivariate: bool = False,
 ) -> BaselineOut:
     """Compute a DataQuality baseline from a dataset sent as the body (CSV, JSON Lines or
-    Parquet, by Content-Type) and attach it."""
+    Parquet, by Content-Type) and attach it. With ``multivariate=true`` a row sample is kept
+    too (under the data directory), so schedules can run multivariate drift methods."""
     from starlette.concurrency import run_in_threadpool
 
     state = state_of(request)
@@ -165,12 +170,22 @@ async def compute_data_quality_baseline(
         with tempfile.TemporaryDirectory() as scratch:
             path = Path(scratch) / f"upload{suffix}"
             path.write_bytes(body)
-            monitor = DataQualityMonitor(comparison_threshold=comparison_threshold)
+            monitor = DataQualityMonitor(
+                comparison_threshold=comparison_threshold,
+                multivariate=("pca",) if multivariate else (),
+            )
             baseline = monitor.baseline(path)
-        return {
+        files: dict[str, Any] = {
             "statistics.json": sm.statistics_to_json(baseline.statistics),
             "constraints.json": sm.constraints_to_json(baseline.constraints),
         }
+        if baseline.reference is not None:
+            kept = state.data_dir / "baselines" / model / version / "DataQuality"
+            kept.mkdir(parents=True, exist_ok=True)
+            with atomic_file(kept / REFERENCE) as temporary:
+                pq.write_table(baseline.reference, temporary)
+            files[REFERENCE] = str(kept / REFERENCE)
+        return files
 
     files = await run_in_threadpool(compute)
     stored = state.store.models.set_baseline(

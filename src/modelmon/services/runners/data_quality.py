@@ -4,26 +4,46 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
+import pyarrow.parquet as pq
+
 from modelmon.capture import capture_features
-from modelmon.errors import NotFoundError
+from modelmon.errors import ConfigError, NotFoundError
 from modelmon.formats import sagemaker as sm
 from modelmon.monitors.data_quality import (
     DataQualityBaseline,
     DataQualityMonitor,
     DataQualityResult,
 )
+from modelmon.monitors.data_quality.multivariate import multivariate_metrics
 from modelmon.services.runners.context import Outcome, RunContext
-from modelmon.store import MonitorType, Point
+from modelmon.store import MonitorType, Point, Schedule
 
-__all__ = ["run_data_quality"]
+__all__ = ["REFERENCE", "load_data_quality_baseline", "run_data_quality"]
+
+
+REFERENCE = "multivariate_reference.parquet"
 
 
 def run_data_quality(ctx: RunContext) -> Outcome:
-    baseline = _baseline(ctx.baseline_files(MonitorType.DATA_QUALITY), ctx)
+    """Schedule config: ``multivariate`` (methods among domain_classifier, pca, mmd; needs the
+    baseline's row sample) and ``fdr`` (a false-discovery rate across the features)."""
+    files = ctx.baseline_files(MonitorType.DATA_QUALITY)
+    baseline = load_data_quality_baseline(files, ctx.schedule)
+    methods = tuple(ctx.config.get("multivariate", ()))
+    if methods:
+        if not isinstance(files.get(REFERENCE), str):
+            raise ConfigError(
+                f"The 'multivariate' config of schedule {ctx.schedule.name!r} needs the "
+                f"baseline's row sample ({REFERENCE}); compute the baseline on the server with "
+                "multivariate=true. Got a baseline without it instead."
+            )
+        baseline = replace(baseline, reference=pq.read_table(files[REFERENCE]))
+    monitor = DataQualityMonitor(multivariate=methods, fdr=ctx.config.get("fdr"))
     table = ctx.read_window()
-    result = DataQualityMonitor().check(capture_features(table), baseline)
+    result = monitor.check(capture_features(table), baseline)
     written = result.save(ctx.report_dir)
     return Outcome(
         has_violations=result.has_violations,
@@ -36,13 +56,14 @@ def run_data_quality(ctx: RunContext) -> Outcome:
     )
 
 
-def _baseline(files: dict[str, Any], ctx: RunContext) -> DataQualityBaseline:
+def load_data_quality_baseline(files: dict[str, Any], schedule: Schedule) -> DataQualityBaseline:
+    """The DataQuality baseline of ``schedule``'s model version from its stored files."""
     contents = []
     for name in ("statistics.json", "constraints.json"):
         if name not in files:
             raise NotFoundError(
-                f"The DataQuality baseline of model {ctx.schedule.model!r} version "
-                f"{ctx.schedule.version!r} has no {name}; attach statistics.json and "
+                f"The DataQuality baseline of model {schedule.model!r} version "
+                f"{schedule.version!r} has no {name}; attach statistics.json and "
                 "constraints.json."
             )
         contents.append(files[name])
@@ -58,6 +79,8 @@ def _baseline(files: dict[str, Any], ctx: RunContext) -> DataQualityBaseline:
 
 
 def _points(result: DataQualityResult, ctx: RunContext) -> Iterator[Point]:
+    for name, value in multivariate_metrics(result.multivariate).items():
+        yield Point(name, ctx.labels(), value, ctx.at)
     for drift in result.drift:
         # A feature that was not evaluated has no distance; a NaN point would read as one.
         if drift.drift is not None and math.isfinite(drift.statistic):

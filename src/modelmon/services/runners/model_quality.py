@@ -91,7 +91,7 @@ def _baseline(files: Mapping[str, Any], ctx: RunContext) -> ModelQualityBaseline
     def content(name: str) -> tuple[object, str]:
         value = files[name]
         # A stored file is its decoded JSON, or a path to it.
-        return (sm._load(value), value) if isinstance(value, str) else (value, name)
+        return (sm.load_json_file(value), value) if isinstance(value, str) else (value, name)
 
     for name in ("statistics.json", "constraints.json"):
         if name not in files:
