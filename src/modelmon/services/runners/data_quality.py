@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from modelmon.capture import capture_features
@@ -41,9 +42,9 @@ def run_data_quality(ctx: RunContext) -> Outcome:
                 "multivariate=true. Got a baseline without it instead."
             )
         baseline = replace(baseline, reference=pq.read_table(files[REFERENCE]))
-    monitor = DataQualityMonitor(multivariate=methods, fdr=ctx.config.get("fdr"))
-    table = ctx.read_window()
-    result = monitor.check(capture_features(table), baseline)
+    engine, window = _engine(ctx, capture_features(ctx.read_window()))
+    monitor = DataQualityMonitor(multivariate=methods, fdr=ctx.config.get("fdr"), engine=engine)
+    result = monitor.check(window, baseline)
     written = result.save(ctx.report_dir)
     return Outcome(
         has_violations=result.has_violations,
@@ -54,6 +55,23 @@ def run_data_quality(ctx: RunContext) -> Outcome:
         ),
         points=tuple(_points(result, ctx)),
     )
+
+
+def _engine(ctx: RunContext, window: pa.Table) -> tuple[object, object]:
+    """``engine: "spark"`` (with ``spark_master``) profiles the window on Spark: the typed window
+    is handed over as a Spark DataFrame, so both engines see the same columns and types."""
+    name = ctx.config.get("engine", "local")
+    if name == "local":
+        return "local", window
+    if name != "spark":
+        raise ConfigError(
+            f"The 'engine' config of schedule {ctx.schedule.name!r} must be 'local' or 'spark'. "
+            f"Got {name!r} instead."
+        )
+    from modelmon.engines.spark import SparkEngine
+
+    engine = SparkEngine(master=ctx.config.get("spark_master"))
+    return engine, engine.spark().createDataFrame(window)
 
 
 def load_data_quality_baseline(files: dict[str, Any], schedule: Schedule) -> DataQualityBaseline:
