@@ -187,6 +187,13 @@ def test_ingested_records_are_monitored_and_results_queried(
     }
     assert "feature_non_null_income" in names
 
+    produced = api.get(f"/api/v1/executions/{ran[1]['id']}/points").json()
+    drift = {
+        p["labels"]["feature"]: p["value"] for p in produced if p["name"].startswith("feature_b")
+    }
+    assert drift["income"] == values[1]
+    assert api.get(f"/api/v1/executions/{ran[2]['id']}/points").json() == []
+
     listed = api.get("/api/v1/executions", params={"model": "credit", "status": "Failed"}).json()
     assert [e["id"] for e in listed] == [ran[2]["id"]]
     exposition = api.get("/metrics").text

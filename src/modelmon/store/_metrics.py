@@ -169,6 +169,45 @@ class MetricStore:
         ]
         return sorted(collected, key=lambda s: sorted(s.labels.items()))
 
+    def execution_points(
+        self, execution_id: int, at: datetime, matchers: Mapping[str, str | Matcher]
+    ) -> list[Point]:
+        """The points execution ``execution_id`` wrote at ``at`` into series matching
+        ``matchers`` (found through the primary key, so no scan of the points table)."""
+        ids = {
+            series_id: (name, labels) for series_id, name, labels in self._matching_series(matchers)
+        }
+        at_us = to_micros(at, "at")
+        found = []
+        with self._engine.connect() as connection:
+            for chunk in _batches(ids, _IN_CHUNK):
+                rows = connection.execute(
+                    select(points.c.series_id, points.c.value).where(
+                        points.c.series_id.in_(chunk),
+                        points.c.time_us == at_us,
+                        points.c.execution_id == execution_id,
+                    )
+                )
+                for series_id, value in rows:
+                    name, labels = ids[series_id]
+                    found.append(Point(name, labels, _value(value), at))
+        return sorted(found, key=lambda p: (p.name, sorted(p.labels.items())))
+
+    def _matching_series(
+        self, matchers: Mapping[str, str | Matcher]
+    ) -> list[tuple[int, str, dict[str, str]]]:
+        wanted = {
+            label: matcher if isinstance(matcher, Matcher) else Matcher("=", matcher)
+            for label, matcher in matchers.items()
+        }
+        with self._engine.connect() as connection:
+            rows = connection.execute(select(series.c.id, series.c.name, series.c.labels)).all()
+        return [
+            (row.id, row.name, dict(row.labels))
+            for row in rows
+            if all(m.matches(row.labels.get(label, "")) for label, m in wanted.items())
+        ]
+
     def list_series(
         self,
         name_prefix: str | None = None,
@@ -176,19 +215,10 @@ class MetricStore:
     ) -> list[tuple[str, dict[str, str]]]:
         """(name, labels) of every series whose name starts with ``name_prefix`` and whose
         labels match, ordered by name then labels."""
-        wanted = {
-            label: matcher if isinstance(matcher, Matcher) else Matcher("=", matcher)
-            for label, matcher in (matchers or {}).items()
-        }
-        query = select(series.c.name, series.c.labels)
-        if name_prefix:
-            query = query.where(series.c.name.startswith(name_prefix, autoescape=True))
-        with self._engine.connect() as connection:
-            rows = connection.execute(query).all()
         found = [
-            (row.name, dict(row.labels))
-            for row in rows
-            if all(m.matches(row.labels.get(label, "")) for label, m in wanted.items())
+            (name, labels)
+            for _, name, labels in self._matching_series(matchers or {})
+            if not name_prefix or name.startswith(name_prefix)
         ]
         return sorted(found, key=lambda item: (item[0], sorted(item[1].items())))
 

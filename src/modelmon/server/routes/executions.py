@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -50,6 +51,26 @@ def get_execution(execution_id: int, request: Request) -> ExecutionOut:
     schedule = store.schedules.get_schedule(execution.schedule_id)
     violations = store.violations.list_violations(execution_id=execution_id)
     return ExecutionOut.of(execution, schedule, violations)
+
+
+@router.get("/executions/{execution_id}/points")
+def get_execution_points(execution_id: int, request: Request) -> list[dict[str, object]]:
+    """The metric points the execution produced (stamped with its window's end)."""
+    store = state_of(request).store
+    execution = store.executions.get_execution(execution_id)
+    schedule = store.schedules.get_schedule(execution.schedule_id)
+    found = store.metrics.execution_points(
+        execution_id, execution.window_end, {"schedule": schedule.name}
+    )
+    return [
+        {
+            "name": p.name,
+            "labels": dict(p.labels),
+            "value": None if math.isnan(p.value) else p.value,
+            "timestamp": p.timestamp,
+        }
+        for p in found
+    ]
 
 
 @router.get("/executions/{execution_id}/files/{name}")
