@@ -13,17 +13,15 @@ from __future__ import annotations
 import argparse
 import json
 import re
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from modelmon.cli.remote import add_server_options, call, print_json
+from modelmon.cli.remote import Handler, call, command, group
 from modelmon.errors import ConfigError, DatasetError
 
 __all__ = ["parse_duration", "parse_match", "register"]
 
-Handler = Callable[[argparse.Namespace], Any]
 _MATCH = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(=~|!~|!=|=)(.*)$")
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -72,25 +70,6 @@ def _json_option(text: str, option: str) -> Any:
         ) from None
 
 
-def _command(actions: Any, name: str, help_text: str, handler: Handler) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = actions.add_parser(name, help=help_text)
-    add_server_options(parser)
-
-    def run(args: argparse.Namespace) -> int:
-        result = handler(args)
-        if result is not None:
-            print_json(result)
-        return 0
-
-    parser.set_defaults(handler=run)
-    return parser
-
-
-def _group(actions: Any, name: str, help_text: str) -> Any:
-    group = actions.add_parser(name, help=help_text, description=help_text)
-    return group.add_subparsers(dest="subaction", metavar="ACTION", required=True)
-
-
 def register(commands: Any) -> None:
     alerts = commands.add_parser(
         "alerts",
@@ -104,13 +83,13 @@ def register(commands: Any) -> None:
     _named(actions, "channels", "notification channels (webhook, slack, email, command)")
     _named(actions, "actions", "remediation actions (webhook, command)")
     _silences(actions)
-    _command(
+    command(
         actions,
         "notifications",
         "the delivery log",
         lambda a: call(a, "GET", f"{_BASE}/notifications"),
     )
-    _command(
+    command(
         actions,
         "remediations",
         "the remediation audit log",
@@ -119,7 +98,7 @@ def register(commands: Any) -> None:
 
 
 def _alerts(actions: Any) -> None:
-    listing = _command(
+    listing = command(
         actions,
         "list",
         "alerts, e.g. --state ALARM",
@@ -127,7 +106,7 @@ def _alerts(actions: Any) -> None:
     )
     listing.add_argument("--state", choices=("OK", "ALARM", "INSUFFICIENT_DATA"))
     listing.add_argument("--model")
-    ack = _command(
+    ack = command(
         actions,
         "ack",
         "acknowledge an alert in ALARM (stops its reminders)",
@@ -135,7 +114,7 @@ def _alerts(actions: Any) -> None:
     )
     ack.add_argument("alert_id", type=int)
     ack.add_argument("--by", help="who is on it (default: the token's name)")
-    history = _command(
+    history = command(
         actions,
         "history",
         "an alert's transitions",
@@ -187,13 +166,13 @@ def _rule_body(a: argparse.Namespace) -> dict[str, Any]:
 
 
 def _rules(actions: Any) -> None:
-    rules = _group(actions, "rules", "alert rules")
-    _command(rules, "list", "list rules", lambda a: call(a, "GET", f"{_BASE}/rules"))
-    show = _command(
+    rules = group(actions, "rules", "alert rules", dest="subaction")
+    command(rules, "list", "list rules", lambda a: call(a, "GET", f"{_BASE}/rules"))
+    show = command(
         rules, "show", "one rule", lambda a: call(a, "GET", f"{_BASE}/rules/{a.rule_id}")
     )
     show.add_argument("rule_id", type=int)
-    create = _command(
+    create = command(
         rules,
         "create",
         "create a rule from flags or --file rule.json",
@@ -220,12 +199,12 @@ def _rules(actions: Any) -> None:
     create.add_argument("--remediation", action="append", metavar="ACTION")
     create.add_argument("--reminder-minutes", type=float)
     create.add_argument("--allow-unknown-metric", action="store_true")
-    delete = _command(
+    delete = command(
         rules, "delete", "delete a rule", lambda a: call(a, "DELETE", f"{_BASE}/rules/{a.rule_id}")
     )
     delete.add_argument("rule_id", type=int)
     for verb, enabled in (("enable", True), ("disable", False)):
-        toggle = _command(rules, verb, f"{verb} a rule", _toggle(enabled))
+        toggle = command(rules, verb, f"{verb} a rule", _toggle(enabled))
         toggle.add_argument("rule_id", type=int)
 
 
@@ -237,10 +216,10 @@ def _toggle(enabled: bool) -> Handler:
 
 
 def _named(actions: Any, kind: str, help_text: str) -> None:
-    group = _group(actions, kind, help_text)
-    _command(group, "list", f"list {kind}", lambda a: call(a, "GET", f"{_BASE}/{kind}"))
-    create = _command(
-        group,
+    sub = group(actions, kind, help_text, dest="subaction")
+    command(sub, "list", f"list {kind}", lambda a: call(a, "GET", f"{_BASE}/{kind}"))
+    create = command(
+        sub,
         "create",
         "create one; --config is JSON inline or @file",
         lambda a: call(
@@ -261,8 +240,8 @@ def _named(actions: Any, kind: str, help_text: str) -> None:
         metavar="JSON",
         help='e.g. \'{"url": "https://hooks.example/x"}\' or @channel.json',
     )
-    delete = _command(
-        group,
+    delete = command(
+        sub,
         "delete",
         f"delete one of the {kind}",
         lambda a: call(a, "DELETE", f"{_BASE}/{kind}/{a.name}"),
@@ -287,9 +266,9 @@ def _silence_body(a: argparse.Namespace) -> dict[str, Any]:
 
 
 def _silences(actions: Any) -> None:
-    group = _group(actions, "silence", "silences: mute matching alerts until a time")
-    listing = _command(
-        group,
+    sub = group(actions, "silence", "silences: mute matching alerts until a time", dest="subaction")
+    listing = command(
+        sub,
         "list",
         "list silences",
         lambda a: call(
@@ -297,8 +276,8 @@ def _silences(actions: Any) -> None:
         ),
     )
     listing.add_argument("--active", action="store_true", help="only unexpired ones")
-    create = _command(
-        group,
+    create = command(
+        sub,
         "create",
         "silence alerts matching --match (and/or --rule) for a while",
         lambda a: call(a, "POST", f"{_BASE}/silences", body=_silence_body(a)),
@@ -309,8 +288,8 @@ def _silences(actions: Any) -> None:
     create.add_argument("--until", metavar="TIME", help="ISO 8601 with a time zone")
     create.add_argument("--reason", default="")
     create.add_argument("--by")
-    delete = _command(
-        group,
+    delete = command(
+        sub,
         "delete",
         "end a silence",
         lambda a: call(a, "DELETE", f"{_BASE}/silences/{a.silence_id}"),

@@ -5,40 +5,19 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from modelmon.cli.remote import add_server_options, call, print_json
+from modelmon.cli.remote import Handler, call, command, group
 from modelmon.errors import DatasetError
 
 __all__ = ["register"]
 
-Handler = Callable[[argparse.Namespace], Any]
 _MEDIA_TYPES = {
     ".csv": "text/csv",
     ".jsonl": "application/x-ndjson",
     ".parquet": "application/vnd.apache.parquet",
 }
-
-
-def _command(actions: Any, name: str, help_text: str, handler: Handler) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = actions.add_parser(name, help=help_text)
-    add_server_options(parser)
-
-    def run(args: argparse.Namespace) -> int:
-        result = handler(args)
-        if result is not None:
-            print_json(result)
-        return 0
-
-    parser.set_defaults(handler=run)
-    return parser
-
-
-def _group(commands: Any, name: str, help_text: str) -> Any:
-    group = commands.add_parser(name, help=help_text, description=help_text)
-    return group.add_subparsers(dest="action", metavar="ACTION", required=True)
 
 
 def _read_json(path: str) -> Any:
@@ -64,13 +43,13 @@ def register(commands: Any) -> None:
 
 
 def _models(commands: Any) -> None:
-    actions = _group(commands, "models", "register models and their versions on a server")
-    _command(actions, "list", "list models", lambda a: call(a, "GET", "/api/v1/models"))
-    show = _command(
+    actions = group(commands, "models", "register models and their versions on a server")
+    command(actions, "list", "list models", lambda a: call(a, "GET", "/api/v1/models"))
+    show = command(
         actions, "show", "one model", lambda a: call(a, "GET", f"/api/v1/models/{a.name}")
     )
     show.add_argument("name")
-    create = _command(
+    create = command(
         actions,
         "create",
         "register a model",
@@ -94,7 +73,7 @@ def _models(commands: Any) -> None:
         choices=("Regression", "BinaryClassification", "MulticlassClassification", "None"),
     )
     create.add_argument("--schema", metavar="FILE", help="a JSON file describing the inputs")
-    version = _command(
+    version = command(
         actions,
         "add-version",
         "register a version of a model",
@@ -111,14 +90,14 @@ def _models(commands: Any) -> None:
 
 
 def _baselines(commands: Any) -> None:
-    actions = _group(commands, "baselines", "attach baselines to a model version on a server")
+    actions = group(commands, "baselines", "attach baselines to a model version on a server")
 
     def upload(a: argparse.Namespace) -> Any:
         files = {Path(f).name: _read_json(f) for f in a.files}
         path = f"/api/v1/models/{a.model}/versions/{a.version}/baselines/{a.monitor_type}"
         return call(a, "PUT", path, body={"files": files})
 
-    up = _command(actions, "upload", "upload baseline files (statistics.json...)", upload)
+    up = command(actions, "upload", "upload baseline files (statistics.json...)", upload)
     up.add_argument("model")
     up.add_argument("version")
     up.add_argument("files", nargs="+", metavar="FILE")
@@ -142,11 +121,11 @@ def _baselines(commands: Any) -> None:
             content_type=media,
         )
 
-    comp = _command(actions, "compute", "compute a DataQuality baseline on the server", compute)
+    comp = command(actions, "compute", "compute a DataQuality baseline on the server", compute)
     comp.add_argument("model")
     comp.add_argument("version")
     comp.add_argument("--dataset", required=True, metavar="FILE")
-    listing = _command(
+    listing = command(
         actions,
         "list",
         "the baselines of a version",
@@ -157,8 +136,8 @@ def _baselines(commands: Any) -> None:
 
 
 def _schedules(commands: Any) -> None:
-    actions = _group(commands, "schedules", "monitoring schedules on a server")
-    listing = _command(
+    actions = group(commands, "schedules", "monitoring schedules on a server")
+    listing = command(
         actions,
         "list",
         "list schedules",
@@ -180,7 +159,7 @@ def _schedules(commands: Any) -> None:
                 body[key] = getattr(a, key)
         return call(a, "POST", "/api/v1/schedules", body=body)
 
-    made = _command(actions, "create", "create a schedule", create)
+    made = command(actions, "create", "create a schedule", create)
     made.add_argument("name")
     made.add_argument("--model", required=True)
     made.add_argument("--version", required=True)
@@ -202,9 +181,9 @@ def _schedules(commands: Any) -> None:
         ("start", "start a stopped schedule", "POST", "/start"),
         ("delete", "delete a schedule", "DELETE", ""),
     ):
-        one = _command(actions, name, help_text, _schedule_call(method, suffix))
+        one = command(actions, name, help_text, _schedule_call(method, suffix))
         one.add_argument("name")
-    run = _command(
+    run = command(
         actions,
         "run",
         "run a NOW schedule over a window",
@@ -228,8 +207,8 @@ def _schedule_call(method: str, suffix: str) -> Handler:
 
 
 def _executions(commands: Any) -> None:
-    actions = _group(commands, "executions", "monitoring executions and their results")
-    listing = _command(
+    actions = group(commands, "executions", "monitoring executions and their results")
+    listing = command(
         actions,
         "list",
         "executions, newest first",
@@ -249,14 +228,14 @@ def _executions(commands: Any) -> None:
     listing.add_argument("--model")
     listing.add_argument("--status")
     listing.add_argument("--limit", type=int, default=20)
-    show = _command(
+    show = command(
         actions,
         "show",
         "one execution with its violations",
         lambda a: call(a, "GET", f"/api/v1/executions/{a.id}"),
     )
     show.add_argument("id", type=int)
-    file = _command(
+    file = command(
         actions,
         "file",
         "an output file of an execution",
@@ -264,7 +243,7 @@ def _executions(commands: Any) -> None:
     )
     file.add_argument("id", type=int)
     file.add_argument("name")
-    violations = _command(
+    violations = command(
         actions,
         "violations",
         "violations of a model",
@@ -274,8 +253,8 @@ def _executions(commands: Any) -> None:
 
 
 def _metrics(commands: Any) -> None:
-    actions = _group(commands, "metrics", "metric points kept by the server")
-    query = _command(
+    actions = group(commands, "metrics", "metric points kept by the server")
+    query = command(
         actions,
         "query",
         "points of a metric",
@@ -292,7 +271,7 @@ def _metrics(commands: Any) -> None:
     )
     query.add_argument("--start", metavar="TIME")
     query.add_argument("--end", metavar="TIME")
-    series = _command(
+    series = command(
         actions,
         "series",
         "the series that exist",
@@ -305,7 +284,7 @@ def _metrics(commands: Any) -> None:
 
 
 def _ingest(commands: Any) -> None:
-    actions = _group(commands, "ingest", "send captured records or labels to a server")
+    actions = group(commands, "ingest", "send captured records or labels to a server")
 
     def records(path: str) -> list[Any]:
         rows = []
@@ -324,7 +303,7 @@ def _ingest(commands: Any) -> None:
                         ) from None
         return rows
 
-    captures = _command(
+    captures = command(
         actions,
         "captures",
         "send records from a JSON Lines file ({input, output, inference_id?, ...} per line)",
@@ -339,7 +318,7 @@ def _ingest(commands: Any) -> None:
     captures.add_argument("file")
     captures.add_argument("--model", required=True)
     captures.add_argument("--version", default="default")
-    labels = _command(
+    labels = command(
         actions,
         "labels",
         "send labels from a JSON Lines file ({inference_id, label} per line)",

@@ -13,14 +13,24 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from modelmon.errors import ConfigError, ConflictError, ModelmonError, NotFoundError
 
-__all__ = ["DEFAULT_SERVER", "add_server_options", "call", "print_json"]
+__all__ = [
+    "DEFAULT_SERVER",
+    "Handler",
+    "add_server_options",
+    "call",
+    "command",
+    "group",
+    "print_json",
+]
 
 DEFAULT_SERVER = "http://127.0.0.1:8080"
+# A server command: calls the API, returns what to print as JSON (None: nothing).
+Handler = Callable[[argparse.Namespace], Any]
 
 
 def add_server_options(parser: argparse.ArgumentParser) -> None:
@@ -107,3 +117,24 @@ def _server_error(error: urllib.error.HTTPError) -> ModelmonError:
 
 def print_json(value: Any) -> None:
     print(json.dumps(value, indent=2, sort_keys=True, default=str))
+
+
+def command(actions: Any, name: str, help_text: str, handler: Handler) -> argparse.ArgumentParser:
+    """A subcommand with the server options whose answer is printed as JSON; exit 0."""
+    parser: argparse.ArgumentParser = actions.add_parser(name, help=help_text)
+    add_server_options(parser)
+
+    def run(args: argparse.Namespace) -> int:
+        result = handler(args)
+        if result is not None:
+            print_json(result)
+        return 0
+
+    parser.set_defaults(handler=run)
+    return parser
+
+
+def group(commands: Any, name: str, help_text: str, *, dest: str = "action") -> Any:
+    """A command grouping subcommands (``modelmon schedules create|list|...``)."""
+    parser = commands.add_parser(name, help=help_text, description=help_text)
+    return parser.add_subparsers(dest=dest, metavar="ACTION", required=True)

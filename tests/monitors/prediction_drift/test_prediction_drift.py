@@ -233,7 +233,7 @@ def test_the_cli_compares_two_columns_and_exits_1_on_violations(
     same = run_cli([*argv, "--candidate-column", "a", "--output", str(out)])
     assert same == 0
     assert run_cli([*argv, "--candidate-column", "nope", "--output", str(out)]) == 2
-    assert "'nope'" in capsys.readouterr().out
+    assert "'nope'" in capsys.readouterr().err
     with pytest.raises(SystemExit, match="2"):
         run_cli(["prediction-drift", "check", "--output", str(out)])  # neither input
 
@@ -258,4 +258,4 @@ def test_the_cli_compares_captures(
         in (tmp_path / "out" / "constraint_violations.json").read_text()
     )
     assert run_cli([*argv[:-4], "--output", str(tmp_path / "out")]) == 2  # no --output-column
-    assert "--output-column" in capsys.readouterr().out
+    assert "--output-column" in capsys.readouterr().err

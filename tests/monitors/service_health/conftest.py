@@ -3,7 +3,6 @@ and the service-health CLI run as ``modelmon`` runs it."""
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from modelmon.capture import CaptureWriter, InferenceEvent, Payload
-from modelmon.cli import service_health
-from modelmon.errors import ModelmonError
+from modelmon.cli.main import main
 
 T0 = datetime(2026, 4, 1, 9, tzinfo=UTC)
 
@@ -55,19 +53,6 @@ def write_traffic() -> WriteTraffic:
     return _write
 
 
-def _run(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="modelmon")
-    commands = parser.add_subparsers(dest="command", required=True)
-    service_health.register(commands)
-    args = parser.parse_args(argv)
-    try:
-        code: int = args.handler(args)
-    except ModelmonError as error:
-        print(f"modelmon: error: {error}")
-        return error.exit_code
-    return code
-
-
 @pytest.fixture
 def run_cli() -> Callable[[list[str]], int]:
-    return _run
+    return main

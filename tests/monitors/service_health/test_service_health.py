@@ -208,6 +208,6 @@ def test_the_cli_baselines_a_load_test_and_checks_a_release(
     assert run_cli([*check, "--version", "v1", "--output", str(tmp_path / "same")]) == 0
     missing = [*check, "--version", "v9", "--output", str(tmp_path / "x")]
     assert run_cli(missing) == 2
-    assert "versions with captures: v1, v2" in capsys.readouterr().out
+    assert "versions with captures: v1, v2" in capsys.readouterr().err
     nothing = [*baseline[:-4], "--start", "2020-01-01", "--end", "2020-01-02"]
     assert run_cli([*nothing, "--output", str(tmp_path / "y")]) == 2
