@@ -140,9 +140,9 @@ def test_service_health_against_an_attached_benchmark(
     plan = schedule(store, "v1", MonitorType.SERVICE_HEALTH)
     outcome = run(run_service_health, store, plan, 1, data_dir, clock)
     assert violations(outcome) == [
-        ("latency_p50", "latency_check"),
-        ("latency_p90", "latency_check"),
-        ("latency_p99", "latency_check"),
+        ("latency_p50_ms", "latency_check"),
+        ("latency_p90_ms", "latency_check"),
+        ("latency_p99_ms", "latency_check"),
     ]
     assert "exceeds benchmark" in outcome.violations[2][2]
 
@@ -155,7 +155,7 @@ def test_service_health_against_another_version_in_the_same_window(
     traffic(data_dir, 0, version="v2", scale=1.7)
     canary = schedule(store, "v2", MonitorType.SERVICE_HEALTH, benchmark_version="v1")
     outcome = run(run_service_health, store, canary, 0, data_dir, clock)
-    assert ("latency_p50", "latency_check") in violations(outcome)
+    assert ("latency_p50_ms", "latency_check") in violations(outcome)
 
 
 def test_service_health_refuses_unknown_config_and_fails_an_empty_window(

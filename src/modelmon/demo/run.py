@@ -70,6 +70,7 @@ class DemoResult:
     notifications: list[dict[str, Any]] = field(default_factory=list)
     requests: int = 0
     request_errors: int = 0
+    days: int = len(STORY)
 
     def violations_on(self, day: int, monitor_type: str) -> set[str]:
         """Features (or checks) in violation in executions of ``monitor_type`` whose window
@@ -199,7 +200,7 @@ def run_demo(
                 event_hooks={"response": [_raise_for_status]},
             ) as api,
         ):
-            result = DemoResult(base_url, data_dir)
+            result = DemoResult(base_url, data_dir, days=days)
             report(1, steps, "computing baselines and schedules")
             _register(api, directory, training, v1, stack, writer, clock)
             step = 2

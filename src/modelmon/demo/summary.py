@@ -23,7 +23,7 @@ def summarise(result: DemoResult) -> str:
         f"({result.request_errors} errors), {len(result.executions)} monitoring executions, "
         f"{len(result.notifications)} alert notifications."
     ]
-    for number, story_day in enumerate(STORY, start=1):
+    for number, story_day in enumerate(STORY[: result.days], start=1):
         found = sorted(set(by_day.get(number, [])))
         lines.append(f"Day {number} ({story_day.title}): " + ("; ".join(found) or "no violations"))
     if result.notifications:

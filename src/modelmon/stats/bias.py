@@ -43,10 +43,16 @@ __all__ = [
     "allowed_range",
     "bootstrap_counts",
     "cell_counts",
+    "distance_from_fair",
+    "flip_draws",
     "flip_test",
     "insufficient",
     "metric_values",
     "normal_interval",
+    "predictive_counts",
+    "predictive_range",
+    "range_at_distance",
+    "sufficient",
 ]
 
 Counts = npt.NDArray[np.int64]
@@ -151,6 +157,28 @@ def normal_interval(
     return point - spread, point + spread
 
 
+def distance_from_fair(metric: str, values: npt.ArrayLike) -> Floats:
+    """How far each value is from the fair value: ``|v - fair|``, for DI (a ratio) ``|log v|``
+    (0 and +inf are infinitely far). NaN stays NaN."""
+    v = np.asarray(values, dtype=np.float64)
+    if metric == "DI":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.abs(np.log(np.where(v < 0, np.nan, v)))
+        return np.asarray(out, dtype=np.float64)
+    return np.asarray(np.abs(v - FAIR_VALUES.get(metric, 0.0)), dtype=np.float64)
+
+
+def range_at_distance(metric: str, distance: float) -> tuple[float, float]:
+    """The values no farther than ``distance`` from the fair value (see
+    :func:`distance_from_fair`)."""
+    if metric == "DI":
+        if not distance < float("inf"):
+            return (0.0, float("inf"))
+        return (float(np.exp(-distance)), float(np.exp(distance)))
+    fair = FAIR_VALUES.get(metric, 0.0)
+    return (fair - distance, fair + distance)
+
+
 def allowed_range(metric: str, baseline: float) -> tuple[float, float]:
     """The range a window's value may take: no farther from the fair value than the baseline
     (sagemaker.md §1.5). For DI, a ratio, "farther" is in ratio terms: [min(b, 1/b),
@@ -159,9 +187,60 @@ def allowed_range(metric: str, baseline: float) -> tuple[float, float]:
         if baseline <= 0.0 or not np.isfinite(baseline):
             return (0.0, float("inf"))
         return (min(baseline, 1.0 / baseline), max(baseline, 1.0 / baseline))
-    fair = FAIR_VALUES.get(metric, 0.0)
-    distance = abs(baseline - fair)
-    return (fair - distance, fair + distance)
+    return range_at_distance(metric, float(distance_from_fair(metric, baseline)))
+
+
+def predictive_counts(
+    baseline: Counts, rows: int, resamples: int, rng: np.random.Generator
+) -> Counts:
+    """``resamples`` count tensors of windows of ``rows`` rows drawn from the baseline's
+    population. The baseline is a finite sample too, so each window is drawn from a bootstrap
+    resample of it (a parametric double bootstrap): the spread of the metrics over these windows
+    holds both the baseline's and the window's sampling noise, small-window bias and the
+    skewness of ratios included."""
+    total = int(baseline.sum())
+    shape = baseline.shape
+    if total == 0 or rows <= 0:
+        return np.zeros((resamples, *shape), dtype=np.int64)
+    proportions = bootstrap_counts(baseline, resamples, rng).reshape(resamples, -1) / total
+    drawn = rng.multinomial(rows, proportions)
+    return np.asarray(drawn, dtype=np.int64).reshape(resamples, *shape)
+
+
+def flip_draws(flips: npt.ArrayLike, rows: npt.ArrayLike, rng: np.random.Generator) -> Floats:
+    """FT (the mean flip) of windows with ``rows`` rows of facet d each, the flips drawn from a
+    bootstrap resample of the baseline's tallies ``flips`` of -1, 0 and +1."""
+    tallies = np.asarray(flips, dtype=np.int64)
+    sizes = np.asarray(rows, dtype=np.int64)
+    total = int(tallies.sum())
+    if total == 0:
+        return np.full(len(sizes), np.nan)
+    resampled = rng.multinomial(total, tallies / total, size=len(sizes)) / total
+    drawn = rng.multinomial(sizes, resampled)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        means = (drawn * np.array([-1.0, 0.0, 1.0])).sum(axis=1) / sizes
+    return np.asarray(np.where(sizes > 0, means, np.nan), dtype=np.float64)
+
+
+def predictive_range(
+    metric: str, baseline: float, draws: npt.ArrayLike, confidence: float
+) -> tuple[float, float]:
+    """The range a same-population window stays in with probability ``confidence``: no farther
+    from fair than the baseline, widened to the ``confidence`` quantile of the distance from fair
+    over ``draws`` (the metric on windows drawn by :func:`predictive_counts`).
+
+    The quantile is the k-th largest distance with k = max(1, floor(R (1 - confidence))) of the
+    R defined draws, and a window violates only beyond it, so under no change a window's chance
+    of violating is at most k / (R + 1) (a Monte Carlo rank test; the window is one more draw).
+    No defined draw leaves the range unbounded: nothing is known to judge by."""
+    distances = distance_from_fair(metric, draws)
+    distances = np.sort(distances[~np.isnan(distances)])
+    own = float(distance_from_fair(metric, baseline))
+    if not len(distances):
+        return range_at_distance(metric, float("inf"))
+    k = max(1, int(len(distances) * (1.0 - confidence)))
+    widest = float(distances[len(distances) - k])
+    return range_at_distance(metric, max(own if own == own else 0.0, widest))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -359,6 +438,16 @@ def _denominators(metric: str, cells: _Cells) -> list[tuple[str, Floats]]:
     if metric == "SD":
         return [(f"observed negatives {w}", cells.observed(f, 0)) for f, w in _WHERE]
     return [("rows in facet d", cells.n(_D)), ("rows outside facet d", cells.n(_A))]
+
+
+def sufficient(metric: str, counts: Counts, min_count: int) -> npt.NDArray[np.bool_]:
+    """For each count tensor in ``counts`` (batch axes in front), whether ``metric`` has enough
+    data (the vectorised :func:`insufficient`)."""
+    cells = _Cells(counts)
+    ok = np.ones(np.shape(cells.f)[:-1], dtype=bool)
+    for _, value in _denominators(metric, cells):
+        ok &= value >= min_count
+    return ok
 
 
 def insufficient(metric: str, counts: Counts, min_count: int) -> str | None:

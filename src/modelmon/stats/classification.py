@@ -22,15 +22,23 @@ import numpy.typing as npt
 
 __all__ = [
     "BinaryCounts",
+    "Cumulative",
+    "auc_binning_error",
+    "auc_from",
     "binary_counts",
     "binary_rates",
     "confusion_matrix",
     "downsample_curve",
     "f_beta",
+    "histogram_cumulative",
     "precision_recall_curve",
+    "precision_recall_from",
     "ratio",
     "roc_auc",
     "roc_curve",
+    "roc_from",
+    "score_cumulative",
+    "score_histogram",
     "weighted_scores",
 ]
 
@@ -38,6 +46,9 @@ Floats: TypeAlias = npt.NDArray[np.float64]
 Counts: TypeAlias = "npt.NDArray[np.float64] | float"
 BinaryCounts: TypeAlias = tuple[Counts, Counts, Counts, Counts]
 """(true positives, false positives, false negatives, true negatives)."""
+Cumulative: TypeAlias = tuple[Floats, Floats, float, float]
+"""Cumulative (true, false) positives at each distinct score from the highest down, and the
+totals of positives and negatives: everything the curves and the AUC need."""
 
 
 def ratio(numerator: Counts, denominator: Counts) -> Floats:
@@ -116,9 +127,7 @@ def weighted_scores(matrix: npt.NDArray[np.int64] | Floats) -> dict[str, Floats]
     return scores
 
 
-def _cumulative(
-    actual: npt.NDArray[np.bool_], scores: Floats
-) -> tuple[Floats, Floats, float, float]:
+def score_cumulative(actual: npt.NDArray[np.bool_], scores: Floats) -> Cumulative:
     """Cumulative (true, false) positives at each distinct score, highest score first."""
     order = np.argsort(-scores, kind="stable")
     ranked = scores[order]
@@ -131,26 +140,82 @@ def _cumulative(
     return tps, fps, positives, float(actual.size) - positives
 
 
+def score_histogram(
+    actual: npt.NDArray[np.bool_], scores: Floats, bins: int
+) -> npt.NDArray[np.int64]:
+    """Counts ``[negative, positive][bin]`` of scores in ``bins`` equal-width bins of [0, 1].
+
+    Histograms of parts of the data add up to the histogram of the whole, so an engine that
+    reads in pieces gets curves and an AUC from them (see :func:`histogram_cumulative`).
+    """
+    index = np.minimum((scores * bins).astype(np.int64), bins - 1)
+    flat = np.bincount(actual.astype(np.int64) * bins + index, minlength=2 * bins)
+    return flat.reshape(2, bins).astype(np.int64)
+
+
+def histogram_cumulative(histogram: npt.NDArray[np.int64] | Floats) -> Cumulative:
+    """:func:`score_cumulative` of binned scores: each non-empty bin acts as one distinct score.
+
+    Rows within a bin become ties; see :func:`auc_binning_error` for what that costs the AUC.
+    """
+    h = np.asarray(histogram, dtype=np.float64)
+    negatives, positives = h[0, ::-1], h[1, ::-1]
+    used = (negatives + positives) > 0
+    return (
+        np.cumsum(positives)[used],
+        np.cumsum(negatives)[used],
+        float(positives.sum()),
+        float(negatives.sum()),
+    )
+
+
+def auc_binning_error(histogram: npt.NDArray[np.int64] | Floats) -> float:
+    """A bound on |AUC of the binned scores - AUC of the exact scores|.
+
+    The AUC is the share of (positive, negative) pairs ranked right, ties counting half.
+    Binning only changes pairs that share a bin, from 0, 1/2 or 1 to 1/2; so the error is at
+    most half the share of pairs within one bin.
+    """
+    h = np.asarray(histogram, dtype=np.float64)
+    pairs = float(h[0].sum() * h[1].sum())
+    return 0.0 if pairs == 0.0 else float((h[0] * h[1]).sum()) / (2.0 * pairs)
+
+
 def roc_curve(actual: npt.NDArray[np.bool_], scores: Floats) -> tuple[Floats, Floats]:
     """(false positive rates, true positive rates): Spark's ROC curve, see the module notes."""
-    tps, fps, positives, negatives = _cumulative(actual, scores)
-    fpr = np.r_[0.0, ratio(fps, negatives), 1.0]
-    tpr = np.r_[0.0, ratio(tps, positives), 1.0]
-    return fpr, tpr
+    return roc_from(score_cumulative(actual, scores))
 
 
 def precision_recall_curve(actual: npt.NDArray[np.bool_], scores: Floats) -> tuple[Floats, Floats]:
     """(precisions, recalls): Spark's precision-recall curve, see the module notes."""
-    tps, fps, positives, _ = _cumulative(actual, scores)
-    precision = ratio(tps, tps + fps)
-    recall = ratio(tps, positives)
-    return np.r_[precision[:1], precision], np.r_[0.0, recall]
+    return precision_recall_from(score_cumulative(actual, scores))
 
 
 def roc_auc(actual: npt.NDArray[np.bool_], scores: Floats) -> float:
     """Area under the ROC curve by the trapezoidal rule (equals scikit-learn's roc_auc_score
     when both classes are present; with one class, Spark's curve gives 0.0 or 1.0)."""
-    fpr, tpr = roc_curve(actual, scores)
+    return auc_from(score_cumulative(actual, scores))
+
+
+def roc_from(cumulative: Cumulative) -> tuple[Floats, Floats]:
+    """:func:`roc_curve` from cumulative counts (e.g. :func:`histogram_cumulative`)."""
+    tps, fps, positives, negatives = cumulative
+    fpr = np.r_[0.0, ratio(fps, negatives), 1.0]
+    tpr = np.r_[0.0, ratio(tps, positives), 1.0]
+    return fpr, tpr
+
+
+def precision_recall_from(cumulative: Cumulative) -> tuple[Floats, Floats]:
+    """:func:`precision_recall_curve` from cumulative counts."""
+    tps, fps, positives, _ = cumulative
+    precision = ratio(tps, tps + fps)
+    recall = ratio(tps, positives)
+    return np.r_[precision[:1], precision], np.r_[0.0, recall]
+
+
+def auc_from(cumulative: Cumulative) -> float:
+    """:func:`roc_auc` from cumulative counts."""
+    fpr, tpr = roc_from(cumulative)
     return float(((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1])).sum() / 2.0)
 
 

@@ -12,7 +12,7 @@ from typing import TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["regression_metrics"]
+__all__ = ["regression_from_sums", "regression_metrics"]
 
 Floats: TypeAlias = npt.NDArray[np.float64]
 
@@ -20,14 +20,29 @@ Floats: TypeAlias = npt.NDArray[np.float64]
 def regression_metrics(actual: Floats, predicted: Floats) -> dict[str, float]:
     """``{"mae", "mse", "rmse", "r2"}`` of ``predicted`` against ``actual`` (same length, >= 1)."""
     error = predicted - actual
-    mse = float((error * error).mean())
     centred = actual - actual.mean()
-    residual = float((error * error).sum())
-    total = float((centred * centred).sum())
+    return regression_from_sums(
+        actual.size,
+        float(np.abs(error).sum()),
+        float((error * error).sum()),
+        float((centred * centred).sum()),
+    )
+
+
+def regression_from_sums(
+    count: float, absolute_error: float, squared_error: float, total_squares: float
+) -> dict[str, float]:
+    """The metrics from their sufficient sums: the row count, the sums of absolute and of
+    squared errors, and the labels' sum of squares about their mean (mergeable partials give
+    them exactly, see the spark engine)."""
+    mse = squared_error / count
     # Constant labels: scikit-learn's finite convention (1 for a perfect fit, else 0).
-    r2 = (1.0 if residual == 0.0 else 0.0) if total == 0.0 else 1.0 - residual / total
+    if total_squares == 0.0:
+        r2 = 1.0 if squared_error == 0.0 else 0.0
+    else:
+        r2 = 1.0 - squared_error / total_squares
     return {
-        "mae": float(np.abs(error).mean()),
+        "mae": absolute_error / count,
         "mse": mse,
         "rmse": math.sqrt(mse),
         "r2": r2,

@@ -105,9 +105,9 @@ def test_a_slower_window_violates_the_benchmark_by_percentile() -> None:
     assert not healthy.has_violations
     slow = monitor.check(window(normal_latencies(2000, scale=2.0)), benchmark=benchmark)
     assert checks(slow) == [
-        ("latency_p50", "latency_check"),
-        ("latency_p90", "latency_check"),
-        ("latency_p99", "latency_check"),
+        ("latency_p50_ms", "latency_check"),
+        ("latency_p90_ms", "latency_check"),
+        ("latency_p99_ms", "latency_check"),
     ]
     p99 = slow.violations[2].description
     now, then = slow.summary.latency_ms["p99"], benchmark.summary.latency_ms["p99"]

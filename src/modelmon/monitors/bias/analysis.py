@@ -21,7 +21,14 @@ from modelmon.monitors.bias.facets import FacetSpec, Selector, resolve_facet, se
 from modelmon.monitors.bias.reading import require_column
 from modelmon.stats import bias
 
-__all__ = ["BiasSettings", "FacetSelection", "analyse", "resolve_facets"]
+__all__ = [
+    "FT_MAX_ROWS",
+    "BiasSettings",
+    "FacetSample",
+    "FacetSelection",
+    "analyse",
+    "resolve_facets",
+]
 
 # FT fits a k-NN on facet a and queries facet d: both are capped (sampled) to bound the work.
 FT_MAX_ROWS = 10_000
@@ -56,6 +63,16 @@ class BiasSettings:
             if extra is not None:
                 names.append(extra)
         return names
+
+
+@dataclass(frozen=True)
+class FacetSample:
+    """What a facet's metrics were computed from: the count tensor (see
+    :func:`modelmon.stats.bias.cell_counts`) and FT's tallies of flips -1, 0, +1 (None without
+    FT). A baseline keeps these so that a check can draw same-population windows from it."""
+
+    counts: bias.Counts
+    flips: tuple[int, int, int] | None
 
 
 @dataclass(frozen=True)
@@ -233,13 +250,15 @@ def analyse(
     source: str,
     intervals: bool,
     baseline: bool,
-) -> BiasAnalysis:
+) -> tuple[BiasAnalysis, dict[tuple[str, object], FacetSample]]:
     """Clarify's analysis of ``table`` for ``facets``; with ``intervals``, every metric carries
-    a normal bootstrap interval at ``settings.confidence``."""
+    a normal bootstrap interval at ``settings.confidence``. Also each facet's sample, by
+    ``(facet name, selector key)``."""
     rows = _prepare(table, settings, source, baseline=baseline)
     rng = np.random.default_rng(settings.seed)
     pre: dict[str, list[FacetBias]] = {}
     post: dict[str, list[FacetBias]] = {}
+    samples: dict[tuple[str, object], FacetSample] = {}
     for name, selector in facets:
         column = require_column(rows.table, name, "facet column", source)
         facet = selector.mask(column)
@@ -250,6 +269,7 @@ def analyse(
         pre.setdefault(name, []).append(
             FacetBias(text, tuple(_metric(m, counts, boot, settings) for m in pre_names))
         )
+        samples[(name, selector.key)] = FacetSample(counts, None)
         if rows.predicted is None:
             continue
         post_names = [
@@ -257,14 +277,16 @@ def analyse(
             for m in bias.POST_TRAINING
             if (m != "CDDPL" or rows.group is not None) and (m != "FT" or rows.features is not None)
         ]
-        metrics = [
-            _flip_test(facet, rows, counts, settings, rng, intervals)
-            if m == "FT"
-            else _metric(m, counts, boot, settings)
-            for m in post_names
-        ]
+        metrics = []
+        for m in post_names:
+            if m == "FT":
+                metric, flips = _flip_test(facet, rows, counts, settings, rng, intervals)
+                samples[(name, selector.key)] = FacetSample(counts, flips)
+                metrics.append(metric)
+            else:
+                metrics.append(_metric(m, counts, boot, settings))
         post.setdefault(name, []).append(FacetBias(text, tuple(metrics)))
-    return BiasAnalysis(
+    analysis = BiasAnalysis(
         pre_training=BiasStage(
             settings.label, rows.label_text, {k: tuple(v) for k, v in pre.items()}
         ),
@@ -274,6 +296,7 @@ def analyse(
         if rows.predicted is not None
         else None,
     )
+    return analysis, samples
 
 
 def _metric(
@@ -310,22 +333,23 @@ def _flip_test(
     settings: BiasSettings,
     rng: np.random.Generator,
     intervals: bool,
-) -> BiasMetric:
+) -> tuple[BiasMetric, tuple[int, int, int] | None]:
     description = bias.DESCRIPTIONS["FT"]
     reason = bias.insufficient("FT", counts, settings.min_count)
     if reason is not None or rows.features is None or rows.predicted is None:
-        return BiasMetric("FT", description, None, error=reason or "no numeric features")
+        return BiasMetric("FT", description, None, error=reason or "no numeric features"), None
     chosen = _capped(facet, rng) | _capped(~facet, rng)
     flips = bias.flip_test(rows.features[chosen], facet[chosen], rows.predicted[chosen])
     value = float(flips.mean())
     interval = None
+    tallies = np.array([(flips == v).sum() for v in (-1, 0, 1)], dtype=np.int64)
     if intervals:
         # The k-NN stays fixed; the flips of facet d are resampled (multinomial over -1, 0, 1).
-        tallies = np.array([(flips == v).sum() for v in (-1, 0, 1)], dtype=np.int64)
         drawn = rng.multinomial(len(flips), tallies / len(flips), size=settings.resamples)
         means = (drawn * np.array([-1.0, 0.0, 1.0])).sum(axis=1) / len(flips)
         interval = bias.normal_interval(value, means, settings.confidence)
-    return BiasMetric("FT", description, value, confidence_interval=interval)
+    metric = BiasMetric("FT", description, value, confidence_interval=interval)
+    return metric, (int(tallies[0]), int(tallies[1]), int(tallies[2]))
 
 
 def _capped(members: npt.NDArray[np.bool_], rng: np.random.Generator) -> npt.NDArray[np.bool_]:

@@ -1,10 +1,14 @@
-"""Judge a window's bias metrics against the baseline: Clarify's confidence-interval rule.
+"""Judge a window's bias metrics against the baseline.
 
-For each metric the allowed range A is the user's, or else "no farther from the fair value than
-the baseline" (:func:`modelmon.stats.bias.allowed_range`). The window's value comes with a
-normal bootstrap interval C; the metric violates only when C and A are disjoint, so a small,
-noisy window does not raise a false alarm (sagemaker.md §1.5, §9.10). A metric the window has too
-little data for is reported as insufficient data and never violates.
+With an allowed range A the user gave, Clarify's confidence-interval rule: the window's value
+comes with a normal bootstrap interval C and the metric violates only when C and A are disjoint
+(sagemaker.md §1.5, §9.10). Otherwise A is "no farther from the fair value than the baseline",
+widened to where windows of this size drawn from the baseline's population fall
+(:mod:`modelmon.monitors.bias.predictive`); that range already holds the window's sampling noise,
+so the metric violates when its value lies outside it. A baseline without samples (Clarify's own)
+falls back to Clarify's rule with A at the baseline's value
+(:func:`modelmon.stats.bias.allowed_range`). A metric the window has too little data for is
+reported as insufficient data and never violates.
 """
 
 from __future__ import annotations
@@ -75,9 +79,12 @@ def compare(
     baseline: BiasAnalysis,
     window: BiasAnalysis,
     allowed_ranges: Mapping[str, tuple[float, float]] | None = None,
+    predicted: Mapping[tuple[str, object, str], tuple[float, float]] | None = None,
 ) -> list[MetricDrift]:
-    """Every metric with a baseline value, judged on ``window``."""
+    """Every metric with a baseline value, judged on ``window``; ``predicted`` holds the
+    same-population ranges by (facet, selector key, metric)."""
     ranges = allowed_ranges or {}
+    widened = predicted or {}
     current = dict(window.stages())
     out: list[MetricDrift] = []
     for stage_name, stage in baseline.stages():
@@ -87,7 +94,10 @@ def compare(
             for entry in entries:
                 selector = parse_value_or_threshold(entry.value_or_threshold)
                 live_entry = live_entries.get(_key(entry))
-                out.extend(_judge(stage_name, facet, selector.display, entry, live_entry, ranges))
+                own = {m: r for (f, k, m), r in widened.items() if f == facet and k == selector.key}
+                out.extend(
+                    _judge(stage_name, facet, selector.display, entry, live_entry, ranges, own)
+                )
     return out
 
 
@@ -106,11 +116,14 @@ def _judge(
     entry: FacetBias,
     live: FacetBias | None,
     ranges: Mapping[str, tuple[float, float]],
+    widened: Mapping[str, tuple[float, float]],
 ) -> Iterator[MetricDrift]:
     for metric in entry.metrics:
         if metric.value is None or math.isnan(metric.value):
             continue  # nothing to compare against
-        allowed = ranges.get(metric.name) or allowed_range(metric.name, metric.value)
+        given = ranges.get(metric.name)
+        predicted = None if given else widened.get(metric.name)
+        allowed = given or predicted or allowed_range(metric.name, metric.value)
         found = None if live is None else live.metric(metric.name)
         value = None if found is None else found.value
         interval = None
@@ -120,7 +133,9 @@ def _judge(
             reason = "not computed on the window" if found is None else found.error
         else:
             interval = found.confidence_interval or (value, value)
-            violated = interval[1] < allowed[0] or interval[0] > allowed[1]
+            # The predicted range holds the window's noise already: judge the value itself.
+            judged = (value, value) if predicted else interval
+            violated = judged[1] < allowed[0] or judged[0] > allowed[1]
         yield MetricDrift(
             stage=stage,
             facet=facet,

@@ -17,11 +17,18 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from modelmon.errors import ConfigError
 from modelmon.formats import clarify
 from modelmon.monitors.bias.analysis import BiasSettings, FacetSelection, analyse, resolve_facets
 from modelmon.monitors.bias.drift import MetricDrift, compare
 from modelmon.monitors.bias.facets import FacetSpec, parse_value_or_threshold
+from modelmon.monitors.bias.predictive import (
+    predictive_ranges,
+    samples_from_config,
+    samples_to_json,
+)
 from modelmon.monitors.bias.reading import read_columns
 
 __all__ = [
@@ -203,10 +210,12 @@ class BiasMonitor:
             what="column",
         )
         selections = resolve_facets(table, settings.facets, source)
-        analysis = analyse(
+        analysis, samples = analyse(
             table, settings, selections, source=source, intervals=False, baseline=True
         )
-        return BiasBaseline(analysis, _config_json(settings, selections))
+        config = _config_json(settings, selections)
+        config["modelmon"]["samples"] = samples_to_json(analysis, samples)
+        return BiasBaseline(analysis, config)
 
     def check(self, data: Any, baseline: BiasBaseline | str | os.PathLike[str]) -> BiasResult:
         """Judge ``data`` against ``baseline`` (an object or a directory)."""
@@ -221,9 +230,22 @@ class BiasMonitor:
             judged = _judged_metrics(baseline.analysis, {name for name, _ in selections})
             level = 1.0 - (1.0 - settings.confidence) / max(judged, 1)
             settings = replace(settings, confidence=level)
-        window = analyse(table, settings, selections, source=source, intervals=True, baseline=False)
+        window, window_samples = analyse(
+            table, settings, selections, source=source, intervals=True, baseline=False
+        )
         ranges = {k: (float(v[0]), float(v[1])) for k, v in (self.allowed_ranges or {}).items()}
-        drift = compare(baseline.analysis, window, ranges)
+        rows = next((int(s.counts.sum()) for s in window_samples.values()), 0)
+        predicted = predictive_ranges(
+            baseline.analysis,
+            samples_from_config(baseline.config),
+            rows,
+            confidence=settings.confidence,
+            # A rank test at level 1 - a needs well over 1/a draws to reach a (2/a: k = 2).
+            resamples=max(settings.resamples, math.ceil(2.0 / (1.0 - settings.confidence))),
+            min_count=settings.min_count,
+            rng=np.random.default_rng([settings.seed, 1]),
+        )
+        drift = compare(baseline.analysis, window, ranges, predicted)
         return BiasResult(window, tuple(drift), source)
 
     # -- the one validation boundary ------------------------------------------------------------

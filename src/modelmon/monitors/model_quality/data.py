@@ -28,9 +28,12 @@ from modelmon.formats.sagemaker_model_quality import ProblemType
 __all__ = [
     "Attributes",
     "QualityData",
+    "RowError",
     "class_key",
     "class_order",
     "read_quality_data",
+    "resolve_column",
+    "row_error",
 ]
 
 Floats: TypeAlias = npt.NDArray[np.float64]
@@ -104,32 +107,37 @@ def class_order(classes: Sequence[str]) -> list[str]:
 
 
 def read_quality_data(
-    dataset: Dataset, attributes: Attributes, classes: Sequence[str] | None
+    dataset: Dataset,
+    attributes: Attributes,
+    classes: Sequence[str] | None,
+    *,
+    first_row: int = 0,
 ) -> QualityData:
     """Read the attribute columns of ``dataset`` and check them.
 
     ``classes`` are the declared classes of a classifier (None: every class seen is accepted).
+    ``first_row``: the row number of the dataset's first row in a larger whole (for messages).
     """
     source = dataset.source
     names = dataset.schema.names
-    label = _resolve(attributes.ground_truth_attribute, names, source, "ground-truth")
+    label = resolve_column(attributes.ground_truth_attribute, names, source, "ground-truth")
     inference = (
         None
         if attributes.inference_attribute is None
-        else _resolve(attributes.inference_attribute, names, source, "inference")
+        else resolve_column(attributes.inference_attribute, names, source, "inference")
     )
     probability = (
         None
         if attributes.probability_attribute is None
-        else _resolve(attributes.probability_attribute, names, source, "probability")
+        else resolve_column(attributes.probability_attribute, names, source, "probability")
     )
-    segments = [_resolve(s, names, source, "segment") for s in attributes.segments]
+    segments = [resolve_column(s, names, source, "segment") for s in attributes.segments]
     wanted = list(dict.fromkeys(c for c in [label, inference, probability, *segments] if c))
     table = pa.Table.from_batches(
         [batch.select(wanted) for batch in dataset.batches()],
         schema=pa.schema([dataset.schema.field(c) for c in wanted]),
     )
-    reader = _Columns(table, source)
+    reader = _Columns(table, source, first_row)
     labelled = np.asarray(table[label].is_valid(), dtype=bool)
     scores = None
     if probability is not None:
@@ -197,7 +205,7 @@ def _no_inference(source: DatasetSource) -> DatasetError:
     )
 
 
-def _resolve(name: str, names: Sequence[str], source: DatasetSource, role: str) -> str:
+def resolve_column(name: str, names: Sequence[str], source: DatasetSource, role: str) -> str:
     """The column ``name`` refers to; SageMaker also names CSV columns by index ("0")."""
     if name in names:
         return name
@@ -213,29 +221,63 @@ def _resolve(name: str, names: Sequence[str], source: DatasetSource, role: str) 
     )
 
 
-class _Columns:
-    """Typed, checked views of the table's columns; errors name the row."""
+class RowError(DatasetError):
+    """A DatasetError about one row; ``row`` (0-based) and ``bare_problem`` let an engine that
+    reads in pieces renumber it (see :func:`row_error`)."""
 
-    def __init__(self, table: pa.Table, source: DatasetSource) -> None:
-        self.table = table
-        self.source = source
-
-    def fail(
-        self, column: str, row: int, problem: str, expected: str, found: object
-    ) -> DatasetError:
-        line = None
-        if self.source.format == "csv":
-            line = row + (2 if self.source.has_header else 1)
-        elif self.source.format == "jsonl":
-            line = row + 1
-        return DatasetError(
-            f"{problem} in row {row + 1}",
-            path=self.source.description,
+    def __init__(
+        self,
+        row: int,
+        bare_problem: str,
+        *,
+        path: str,
+        line: int | None,
+        column: str,
+        expected: str,
+        found: str,
+    ) -> None:
+        self.row = row
+        self.bare_problem = bare_problem
+        super().__init__(
+            f"{bare_problem} in row {row + 1}",
+            path=path,
             line=line,
             column=column,
             expected=expected,
-            found=repr(found),
+            found=found,
         )
+
+
+def row_error(
+    source: DatasetSource, row: int, column: str, problem: str, expected: str, found: str
+) -> RowError:
+    """The error about ``row`` (0-based) of ``source``, with its line for CSV and JSON Lines."""
+    line = None
+    if source.format == "csv":
+        line = row + (2 if source.has_header else 1)
+    elif source.format == "jsonl":
+        line = row + 1
+    return RowError(
+        row,
+        problem,
+        path=source.description,
+        line=line,
+        column=column,
+        expected=expected,
+        found=found,
+    )
+
+
+class _Columns:
+    """Typed, checked views of the table's columns; errors name the row."""
+
+    def __init__(self, table: pa.Table, source: DatasetSource, first_row: int = 0) -> None:
+        self.table = table
+        self.source = source
+        self.first_row = first_row
+
+    def fail(self, column: str, row: int, problem: str, expected: str, found: object) -> RowError:
+        return row_error(self.source, self.first_row + row, column, problem, expected, repr(found))
 
     def floats(self, column: str, *, required: bool) -> Floats:
         data = self.table[column]

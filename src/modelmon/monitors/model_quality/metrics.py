@@ -17,7 +17,7 @@ from 20 rows on. Thresholds and Robust checks use it; it is not written.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
 
@@ -27,18 +27,34 @@ import numpy.typing as npt
 from modelmon.formats.sagemaker_model_quality import MetricValue, ModelQualityStatistics
 from modelmon.monitors.model_quality.data import QualityData
 from modelmon.stats.classification import (
+    BinaryCounts,
+    Cumulative,
     binary_counts,
     binary_rates,
     confusion_matrix,
     downsample_curve,
-    precision_recall_curve,
+    precision_recall_from,
     roc_auc,
-    roc_curve,
+    roc_from,
+    score_cumulative,
     weighted_scores,
 )
 from modelmon.stats.regression import regression_metrics
 
-__all__ = ["MIN_ROWS_FOR_STD", "NOISE_DRAWS", "SUBSAMPLES", "Measured", "quality_statistics"]
+__all__ = [
+    "MIN_ROWS_FOR_NOISE",
+    "MIN_ROWS_FOR_STD",
+    "NOISE_DRAWS",
+    "SUBSAMPLES",
+    "Measured",
+    "binary_metrics",
+    "constant_class",
+    "matrix_json",
+    "multiclass_metrics",
+    "quality_statistics",
+    "with_std",
+    "written_curves",
+]
 
 MIN_ROWS_FOR_STD = 200
 MIN_ROWS_FOR_NOISE = 20
@@ -102,17 +118,10 @@ def quality_statistics(
             curves,
             curve_points,
         )
-    constant = _constant_class(data.classes)
+    constant = constant_class(data.classes)
 
     def multiclass(idx: Indices) -> dict[str, float]:
-        m = confusion_matrix(codes[idx], predicted_codes[idx], k)
-        scores = {name: float(v) for name, v in weighted_scores(m).items()}
-        # The best constant classifier predicts one class for every row: its column is the support.
-        always = np.zeros_like(m)
-        always[:, constant] = m.sum(axis=1)
-        for name, v in weighted_scores(always).items():
-            scores[f"{name}_best_constant_classifier"] = float(v)
-        return scores
+        return multiclass_metrics(confusion_matrix(codes[idx], predicted_codes[idx], k), constant)
 
     values, noise = _with_std(multiclass, chosen, seed)
     statistics = ModelQualityStatistics(
@@ -120,7 +129,7 @@ def quality_statistics(
         chosen.size,
         values,
         evaluation_time,
-        confusion_matrix=_matrix_json(matrix, data.classes, observed_only=True),
+        confusion_matrix=matrix_json(matrix, data.classes, observed_only=True),
     )
     return Measured(statistics, noise)
 
@@ -133,7 +142,7 @@ def _binary(
     matrix: npt.NDArray[np.int64],
     seed: int,
     evaluation_time: str | None,
-    curves: bool,
+    with_curves: bool,
     curve_points: int,
 ) -> Measured:
     actual = codes == 1
@@ -142,31 +151,19 @@ def _binary(
 
     def binary(idx: Indices) -> dict[str, float]:
         a = actual[idx]
-        out = {k: float(v) for k, v in binary_rates(binary_counts(a, predicted[idx])).items()}
-        positives = float(np.count_nonzero(a))
-        # SageMaker's best constant classifier always predicts "1".
-        constant = binary_rates((positives, float(a.size) - positives, 0.0, 0.0))
-        for name in ("recall", "precision", "accuracy", "f0_5", "f1", "f2"):
-            out[f"{name}_best_constant_classifier"] = float(constant[name])
-        if scores is not None:
-            out["auc"] = roc_auc(a, scores[idx])
-        return out
+        auc = None if scores is None else roc_auc(a, scores[idx])
+        return binary_metrics(binary_counts(a, predicted[idx]), auc)
 
     roc = pr = None
-    if scores is not None and curves and chosen.size:
-        fpr, tpr = downsample_curve(*roc_curve(actual[chosen], scores[chosen]), curve_points)
-        precisions, recalls = downsample_curve(
-            *precision_recall_curve(actual[chosen], scores[chosen]), curve_points
-        )
-        roc = (tuple(fpr.tolist()), tuple(tpr.tolist()))
-        pr = (tuple(precisions.tolist()), tuple(recalls.tolist()))
+    if scores is not None and with_curves and chosen.size:
+        roc, pr = written_curves(score_cumulative(actual[chosen], scores[chosen]), curve_points)
     values, noise = _with_std(binary, chosen, seed)
     statistics = ModelQualityStatistics(
         "BinaryClassification",
         chosen.size,
         values,
         evaluation_time,
-        confusion_matrix=_matrix_json(matrix, data.classes, observed_only=False),
+        confusion_matrix=matrix_json(matrix, data.classes, observed_only=False),
         roc_curve=roc,
         precision_recall_curve=pr,
     )
@@ -178,20 +175,75 @@ def _with_std(
 ) -> tuple[dict[str, MetricValue], dict[str, float]]:
     values = metrics(chosen)
     if chosen.size < MIN_ROWS_FOR_NOISE:
-        return {n: MetricValue(v) for n, v in values.items()}, dict.fromkeys(values, math.nan)
+        return with_std(values, [], [])
     rng = np.random.default_rng(seed)
     half = chosen.size // 2
     halves = [metrics(rng.choice(chosen, size=half, replace=False)) for _ in range(NOISE_DRAWS)]
-    noise = {name: float(np.std([d[name] for d in halves], ddof=1)) for name in values}
     if chosen.size < MIN_ROWS_FOR_STD:
-        return {n: MetricValue(v) for n, v in values.items()}, noise
+        return with_std(values, halves, [])
     size = round(SUBSAMPLE_SHARE * chosen.size)
     draws = [metrics(rng.choice(chosen, size=size, replace=False)) for _ in range(SUBSAMPLES)]
-    std = {name: float(np.std([d[name] for d in draws], ddof=1)) for name in values}
-    return {n: MetricValue(v, std[n]) for n, v in values.items()}, noise
+    return with_std(values, halves, draws)
 
 
-def _constant_class(classes: tuple[str, ...]) -> int:
+def with_std(
+    values: Mapping[str, float],
+    halves: Sequence[Mapping[str, float]],
+    subsamples: Sequence[Mapping[str, float]],
+) -> tuple[dict[str, MetricValue], dict[str, float]]:
+    """The metric values with SageMaker's standard deviation over ``subsamples`` (80% draws;
+    NaN without them), and the noise over ``halves`` (half draws; NaN without them)."""
+    noise = {
+        name: float(np.std([d[name] for d in halves], ddof=1)) if halves else math.nan
+        for name in values
+    }
+    return {
+        name: MetricValue(v, float(np.std([d[name] for d in subsamples], ddof=1)))
+        if subsamples
+        else MetricValue(v)
+        for name, v in values.items()
+    }, noise
+
+
+def binary_metrics(counts: BinaryCounts, auc: float | None) -> dict[str, float]:
+    """SageMaker's binary metrics from the confusion counts (tp, fp, fn, tn) and the AUC."""
+    out = {k: float(v) for k, v in binary_rates(counts).items()}
+    tp, fp, fn, tn = (float(c) for c in counts)
+    positives = tp + fn
+    # SageMaker's best constant classifier always predicts "1".
+    constant = binary_rates((positives, fp + tn, 0.0, 0.0))
+    for name in ("recall", "precision", "accuracy", "f0_5", "f1", "f2"):
+        out[f"{name}_best_constant_classifier"] = float(constant[name])
+    if auc is not None:
+        out["auc"] = auc
+    return out
+
+
+def multiclass_metrics(matrix: npt.NDArray[np.int64], constant: int) -> dict[str, float]:
+    """SageMaker's multiclass metrics from a ``[actual, predicted]`` confusion matrix."""
+    scores = {name: float(v) for name, v in weighted_scores(matrix).items()}
+    # The best constant classifier predicts one class for every row: its column is the support.
+    always = np.zeros_like(matrix)
+    always[:, constant] = matrix.sum(axis=1)
+    for name, v in weighted_scores(always).items():
+        scores[f"{name}_best_constant_classifier"] = float(v)
+    return scores
+
+
+Curve: TypeAlias = tuple[tuple[float, ...], tuple[float, ...]]
+
+
+def written_curves(cumulative: Cumulative, curve_points: int) -> tuple[Curve, Curve]:
+    """The ROC and precision-recall curves as written, at most ``curve_points`` points each."""
+    fpr, tpr = downsample_curve(*roc_from(cumulative), curve_points)
+    precisions, recalls = downsample_curve(*precision_recall_from(cumulative), curve_points)
+    return (
+        (tuple(fpr.tolist()), tuple(tpr.tolist())),
+        (tuple(precisions.tolist()), tuple(recalls.tolist())),
+    )
+
+
+def constant_class(classes: tuple[str, ...]) -> int:
     """The class the multiclass best constant classifier predicts: the last in class order.
 
     SageMaker's examples fit "always predict the largest label" (Spark's labels are numbers);
@@ -199,7 +251,7 @@ def _constant_class(classes: tuple[str, ...]) -> int:
     return len(classes) - 1
 
 
-def _matrix_json(
+def matrix_json(
     matrix: npt.NDArray[np.int64], classes: tuple[str, ...], *, observed_only: bool
 ) -> dict[str, dict[str, int]]:
     """``{actual: {predicted: count}}``; multiclass keeps only classes that occur."""

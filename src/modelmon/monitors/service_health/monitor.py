@@ -297,7 +297,7 @@ def _against_benchmark(
         if now > then * tolerance:
             found.append(
                 Violation(
-                    f"latency_{name}",
+                    f"latency_{name}_ms",
                     "latency_check",
                     f"{name} latency {_ms(now)} exceeds benchmark {_ms(then)} x {tolerance:g} "
                     f"(over {current.latency_records} inferences).",
