@@ -202,7 +202,7 @@ def test_the_cli_baselines_a_load_test_and_checks_a_release(
     check = ["service-health", "check", *common, "--baseline", str(tmp_path / "bench")]
     assert run_cli([*check, "--version", "v2", "--output", str(tmp_path / "out")]) == 1
     printed = capsys.readouterr().out
-    assert "VIOLATION latency_p99: p99 latency" in printed
+    assert "VIOLATION latency_p99_ms: p99 latency" in printed
     report = json.loads((tmp_path / "out" / "service_health_report.json").read_text())
     assert report["current"]["records"] == 800
     assert run_cli([*check, "--version", "v1", "--output", str(tmp_path / "same")]) == 0

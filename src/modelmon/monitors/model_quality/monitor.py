@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
+from modelmon.engines.spark import SparkEngine, is_spark_dataframe
 from modelmon.errors import ConfigError, DatasetError, NotFoundError
 from modelmon.formats import sagemaker as sm
 from modelmon.formats import sagemaker_model_quality as mq
@@ -237,6 +238,13 @@ class ModelQualityMonitor:
         Seeds the subsamples of the standard deviations and the estimation draws.
     curve_points
         At most this many points per ROC / precision-recall curve in statistics.json.
+    engine
+        ``"local"`` (default), ``"spark"`` or a :class:`~modelmon.engines.spark.SparkEngine`; a
+        Spark DataFrame as data is measured on its own session. Spark computes the same metrics
+        from mergeable partials (see :mod:`modelmon.engines.spark_quality`: counts exact,
+        regression sums exact, AUC and curves from 10,000-bin score histograms). On Spark,
+        segments and estimated performance are refused (ConfigError), a baseline has no
+        calibration.json and a check makes no estimate.
     clock
         Gives the ``evaluation_time`` written in statistics.json (default: now, UTC).
 
@@ -272,6 +280,7 @@ class ModelQualityMonitor:
         dataset_format: str | None = None,
         csv_header: bool | None = None,
         clock: Callable[[], datetime] | None = None,
+        engine: Any = "local",
     ) -> None:
         self.problem_type = problem_type
         self.inference_attribute = inference_attribute
@@ -293,21 +302,27 @@ class ModelQualityMonitor:
         self.dataset_format = dataset_format
         self.csv_header = csv_header
         self.clock = clock
+        self.engine = engine
 
     # -- the operations --------------------------------------------------------------------------
 
     def baseline(self, data: Any) -> ModelQualityBaseline:
         """Measure ``data`` (labelled validation data) and suggest constraints from it."""
         attributes = self._attributes()
+        spark = self._spark(data, attributes)
+        if spark is not None:
+            declared = self._declared()
+            measured, rows, _, source = self._on_spark(spark, data, attributes, declared)
+            if measured is None:
+                raise _unlabelled(source, attributes, rows)
+            tolerance = float(self.constraint_tolerance)
+            return ModelQualityBaseline(
+                measured.statistics,
+                suggest_constraints(measured.statistics, tolerance, measured.noise),
+            )
         quality = self._read(data, attributes, self._declared())
         if quality.labelled_rows == 0:
-            raise DatasetError(
-                "no row has a label, so there is no quality to baseline",
-                path=quality.source.description,
-                column=attributes.ground_truth_attribute,
-                expected="labelled validation data",
-                found=f"{quality.rows} rows, every label null",
-            )
+            raise _unlabelled(quality.source.description, attributes, quality.rows)
         measured = self._statistics(quality)
         statistics = measured.statistics
         tolerance = float(self.constraint_tolerance)
@@ -336,6 +351,9 @@ class ModelQualityMonitor:
         estimate its performance; without any label, only the estimate is made."""
         attributes = self._attributes()
         baseline = self._baseline(baseline)
+        spark = self._spark(data, attributes)
+        if spark is not None:
+            return self._check_on_spark(spark, data, attributes, baseline)
         quality = self._read(data, attributes, self._declared(baseline))
         measured = self._statistics(quality) if quality.labelled_rows else None
         statistics = None if measured is None else measured.statistics
@@ -383,6 +401,8 @@ class ModelQualityMonitor:
                 "BinaryClassification or MulticlassClassification and a probability_attribute."
             )
         baseline = self._baseline(baseline)
+        if self._spark(data, attributes) is not None:
+            raise ConfigError(_LOCAL_ONLY.format(what="Estimated performance"))
         quality = self._read(data, attributes, self._declared(baseline))
         measured = self._statistics(quality) if quality.labelled_rows else None
         estimate = self._estimate(quality, baseline, measured.statistics if measured else None)
@@ -392,14 +412,80 @@ class ModelQualityMonitor:
     # -- helpers ---------------------------------------------------------------------------------
 
     def _statistics(self, quality: QualityData) -> Measured:
-        now = (self.clock or _utc_now)()
         return quality_statistics(
             quality,
             seed=self.seed,
-            evaluation_time=now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.")
-            + f"{now.microsecond // 1000:03d}Z",
+            evaluation_time=self._evaluation_time(),
             curve_points=self.curve_points,
         )
+
+    def _evaluation_time(self) -> str:
+        now = (self.clock or _utc_now)()
+        return (
+            now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+        )
+
+    def _spark(self, data: Any, attributes: Attributes) -> SparkEngine | None:
+        """The Spark engine to measure ``data`` with, or None for the local engine."""
+        engine = self.engine
+        if isinstance(engine, SparkEngine):
+            chosen = engine
+        elif engine == "spark":
+            chosen = SparkEngine()
+        elif engine == "local" and is_spark_dataframe(data):
+            chosen = SparkEngine(session=data.sparkSession)
+        elif engine == "local":
+            return None
+        else:
+            _bad(type(self).__name__, "engine", "'local', 'spark' or a SparkEngine", engine)
+        if attributes.segments:
+            raise ConfigError(_LOCAL_ONLY.format(what="Segments (--segment)"))
+        return chosen
+
+    def _on_spark(
+        self,
+        engine: SparkEngine,
+        data: Any,
+        attributes: Attributes,
+        classes: list[str] | None,
+    ) -> tuple[Measured | None, int, int, str]:
+        from modelmon.engines.spark_quality import measure_on_spark
+
+        measured = measure_on_spark(
+            engine,
+            data,
+            attributes,
+            classes,
+            seed=self.seed,
+            evaluation_time=self._evaluation_time(),
+            curve_points=self.curve_points,
+            format=self.dataset_format,
+            csv_header=self.csv_header,
+        )
+        where = measured.source.description
+        return measured.measured, measured.rows, measured.labelled_rows, where
+
+    def _check_on_spark(
+        self,
+        engine: SparkEngine,
+        data: Any,
+        attributes: Attributes,
+        baseline: ModelQualityBaseline,
+    ) -> ModelQualityResult:
+        declared = self._declared(baseline)
+        measured, rows, labelled, source = self._on_spark(engine, data, attributes, declared)
+        if measured is None:
+            raise ConfigError(
+                f"No row of {source} has a label yet; "
+                + _LOCAL_ONLY.format(what="Estimated performance")
+            )
+        violations = check_constraints(
+            measured.statistics.metrics,
+            baseline.constraints,
+            noise=measured.noise if self.comparison_method == "Robust" else None,
+            z=float(self.robust_z),
+        )
+        return ModelQualityResult(rows, labelled, measured.statistics, violations, (), None, source)
 
     def _estimate(
         self,
@@ -496,6 +582,22 @@ class ModelQualityMonitor:
             self.ground_truth_attribute,
             segments,
         )
+
+
+_LOCAL_ONLY = (
+    "{what} are not computed by the spark engine yet; run this with the local engine "
+    "(engine='local', --engine local)."
+)
+
+
+def _unlabelled(source: str, attributes: Attributes, rows: int) -> DatasetError:
+    return DatasetError(
+        "no row has a label, so there is no quality to baseline",
+        path=source,
+        column=attributes.ground_truth_attribute,
+        expected="labelled validation data",
+        found=f"{rows} rows, every label null",
+    )
 
 
 def _utc_now() -> datetime:
