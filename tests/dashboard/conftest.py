@@ -182,7 +182,11 @@ def empty_url(tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def docs_images() -> Path:
-    """Where the README's screenshots live."""
-    out = REPO / "docs" / "images"
+    """Where the README's screenshots go: docs/images with MODELMON_UPDATE_SCREENSHOTS=1, else
+    the artifacts directory (a test run must not change tracked files)."""
+    if os.environ.get("MODELMON_UPDATE_SCREENSHOTS"):
+        out = REPO / "docs" / "images"
+    else:
+        out = ARTIFACTS / "readme"
     out.mkdir(parents=True, exist_ok=True)
     return out

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,7 +53,7 @@ def register(commands: Any) -> None:
         metavar="K",
         help="suggested thresholds lie K baseline standard deviations from the baseline value",
     )
-    baseline.set_defaults(handler=_baseline)
+    baseline.set_defaults(handler=_with_engine(_baseline), parser=baseline)
 
     check = actions.add_parser(
         "check",
@@ -67,7 +67,7 @@ def register(commands: Any) -> None:
     )
     _options(check, problem_required=False)
     check.add_argument("--baseline", required=True, metavar="DIR", help="baseline directory")
-    check.set_defaults(handler=_check)
+    check.set_defaults(handler=_with_engine(_check), parser=check)
 
 
 def _options(parser: argparse.ArgumentParser, *, problem_required: bool) -> None:
@@ -126,6 +126,38 @@ def _options(parser: argparse.ArgumentParser, *, problem_required: bool) -> None
         default=None,
         help="whether CSV files start with a header row (default: detect)",
     )
+    parser.add_argument(
+        "--engine",
+        choices=("local", "spark"),
+        default="local",
+        help="measure on this machine (default) or on Apache Spark (pip install "
+        "'modelmon[spark]'; no segments or estimated performance there yet)",
+    )
+    parser.add_argument(
+        "--spark-master",
+        metavar="URL",
+        help="Spark master for --engine spark: local[N], local[*] (default), spark://HOST:PORT, "
+        "yarn, k8s://...",
+    )
+
+
+def _with_engine(handler: Callable[[argparse.Namespace, Any], int]) -> Callable[..., int]:
+    """Run ``handler`` with the chosen engine, and stop a Spark session it started."""
+
+    def run(args: argparse.Namespace) -> int:
+        if args.spark_master is not None and args.engine != "spark":
+            args.parser.error("--spark-master needs --engine spark")
+        if args.engine == "local":
+            return handler(args, "local")
+        from modelmon.engines.spark import SparkEngine
+
+        engine = SparkEngine(master=args.spark_master)
+        try:
+            return handler(args, engine)
+        finally:
+            engine.close()
+
+    return run
 
 
 def _monitor(args: argparse.Namespace, problem_type: str, **extra: Any) -> ModelQualityMonitor:
@@ -146,19 +178,21 @@ def _monitor(args: argparse.Namespace, problem_type: str, **extra: Any) -> Model
     )
 
 
-def _baseline(args: argparse.Namespace) -> int:
-    monitor = _monitor(args, args.problem_type, constraint_tolerance=args.constraint_tolerance)
+def _baseline(args: argparse.Namespace, engine: Any) -> int:
+    monitor = _monitor(
+        args, args.problem_type, constraint_tolerance=args.constraint_tolerance, engine=engine
+    )
     baseline = monitor.baseline(args.dataset)
     written = baseline.save(args.output)
     print(baseline_summary(baseline, written))
     return 0
 
 
-def _check(args: argparse.Namespace) -> int:
+def _check(args: argparse.Namespace, engine: Any) -> int:
     from modelmon.monitors.model_quality import load_model_quality_baseline
 
     baseline = load_model_quality_baseline(args.baseline)
-    monitor = _monitor(args, args.problem_type or baseline.problem_type)
+    monitor = _monitor(args, args.problem_type or baseline.problem_type, engine=engine)
     result = monitor.check(args.dataset, baseline)
     written = result.save(args.output)
     print(check_summary(result, written))
