@@ -16,7 +16,7 @@ import pytest
 from modelmon.alerting import AlertEngine, Dispatcher, RuleSpec, default_rules_for
 from modelmon.alerting.server import alerting_metrics
 from modelmon.alerting.testing import WebhookReceiver
-from modelmon.store import Execution, ExecutionStatus, Schedule, Store
+from modelmon.store import Execution, ExecutionStatus, MonitorType, Schedule, Store
 
 T0 = datetime(2026, 11, 2, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -317,6 +317,28 @@ def test_default_drift_thresholds_follow_types_and_overrides(
     assert drift == {0.1: "=~age|income", 0.2: "=~region", 0.3: "=~score"}
     (completeness,) = [s for s in specs if "completeness" in s.name]
     assert (completeness.condition.threshold, completeness.matchers["feature"]) == (0.9, "=~income")
+
+
+def test_model_quality_defaults_follow_the_metric_constraints(
+    make_schedule: Callable[..., Schedule],
+) -> None:
+    schedule = make_schedule("quality", monitor_type=MonitorType.MODEL_QUALITY)
+    constraints = {
+        "version": 0.0,
+        "binary_classification_constraints": {
+            "auc": {"threshold": 0.71, "comparison_operator": "LessThanThreshold"},
+            "false_positive_rate": {
+                "threshold": 0.2,
+                "comparison_operator": "GreaterThanThreshold",
+            },
+        },
+    }
+    specs = {s.metric: s for s in default_rules_for(schedule, {"constraints.json": constraints})}
+    assert set(specs) == {"model_quality_auc", "model_quality_false_positive_rate"}
+    auc = specs["model_quality_auc"]
+    assert (auc.condition.type, auc.condition.threshold) == ("below", 0.71)
+    assert auc.matchers["segment"] == "="  # the overall point, not each segment's
+    assert specs["model_quality_false_positive_rate"].condition.type == "above"
 
 
 def test_alert_state_is_exported_for_prometheus(

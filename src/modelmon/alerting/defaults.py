@@ -1,12 +1,13 @@
 """Default rules for a new monitor, from its baseline's constraints: sensible alerts without
 writing any.
 
-For a DataQuality schedule: each feature's drift distance above the constraints' comparison
-threshold (the categorical threshold for String features, per-feature overrides honoured), and
-each feature's completeness below its constraint. Features sharing a threshold share one rule
-(a ``feature`` matcher lists them), so a 300-feature model gets a handful of rules. Defaults ask
-for 2 breaching datapoints of the last 3, so one noisy window does not page anyone, and notify
-every channel (``*``).
+For a ModelQuality schedule: each metric constraint (SageMaker's threshold and operator) on the
+overall point. For a DataQuality schedule: each feature's drift distance above the constraints'
+comparison threshold (the categorical threshold for String features, per-feature overrides
+honoured), and each feature's completeness below its constraint. Features sharing a threshold
+share one rule (a ``feature`` matcher lists them), so a 300-feature model gets a handful of rules.
+Defaults ask for 2 breaching datapoints of the last 3, so one noisy window does not page anyone,
+and notify every channel (``*``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from modelmon.alerting.rules import ConditionSpec, EvaluationSpec, RuleSpec
 from modelmon.formats import sagemaker as sm
+from modelmon.formats import sagemaker_model_quality as mq
 from modelmon.store import MonitorType, Schedule
 
 __all__ = ["DEFAULT_EVALUATION", "default_rules_for"]
@@ -79,8 +81,48 @@ def _rules(
     return rules
 
 
+def _model_quality_rules(schedule: Schedule, files: Mapping[str, Any]) -> list[RuleSpec]:
+    """One rule per metric constraint of a ModelQuality baseline, on the overall (unsegmented)
+    point: below the threshold for LessThan* operators, above it for GreaterThan*."""
+    content = files.get("constraints.json")
+    if content is None:
+        return []
+    constraints = (
+        mq.read_constraints(content)
+        if isinstance(content, str)
+        else mq.constraints_from_json(content, path="constraints.json")
+    )
+    rules = []
+    for metric, constraint in sorted(constraints.constraints.items()):
+        below = constraint.comparison_operator.startswith("LessThan")
+        suffix = f".{metric}"
+        rules.append(
+            RuleSpec(
+                name=schedule.name[: _NAME_LIMIT - len(suffix)] + suffix,
+                metric=f"model_quality_{metric}",
+                matchers={
+                    "model": f"={schedule.model}",
+                    "version": f"={schedule.version}",
+                    "schedule": f"={schedule.name}",
+                    "segment": "=",
+                },
+                condition=ConditionSpec.model_validate(
+                    {"type": "below" if below else "above", "threshold": constraint.threshold}
+                ),
+                evaluation=DEFAULT_EVALUATION,
+                severity="warning",
+                description=f"Model quality {metric} is $value ($condition).",
+                channels=["*"],
+                allow_unknown_metric=True,
+            )
+        )
+    return rules
+
+
 def default_rules_for(schedule: Schedule, baseline_files: Mapping[str, Any]) -> list[RuleSpec]:
-    """The rules a new monitor gets; [] for monitor types without defaults yet."""
+    """The rules a new monitor gets (DataQuality and ModelQuality); [] for the other types."""
+    if schedule.monitor_type == MonitorType.MODEL_QUALITY:
+        return _model_quality_rules(schedule, baseline_files)
     if schedule.monitor_type != MonitorType.DATA_QUALITY:
         return []
     constraints = _constraints(baseline_files)

@@ -240,7 +240,7 @@ def predictive_range(
         return range_at_distance(metric, float("inf"))
     k = max(1, int(len(distances) * (1.0 - confidence)))
     widest = float(distances[len(distances) - k])
-    return range_at_distance(metric, max(own if own == own else 0.0, widest))
+    return range_at_distance(metric, widest if np.isnan(own) else max(own, widest))
 
 
 # ---------------------------------------------------------------------------------------------

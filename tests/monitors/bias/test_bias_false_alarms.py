@@ -53,7 +53,8 @@ def test_same_population_false_alarm_rate(
     alarm (10% allowed for the Monte Carlo noise of 40 checks)."""
     checks = 40
     alarms = sum(
-        BiasMonitor(resamples=100, seed=s).check(scored(rows, seed=300 + s), credit_baseline)
+        BiasMonitor(resamples=100, seed=s)
+        .check(scored(rows, seed=300 + s), credit_baseline)
         .has_violations
         for s in range(checks)
     )
