@@ -68,10 +68,10 @@ ATTRIBUTES: dict[str, dict[str, str]] = {
 
 @pytest.fixture(scope="module")
 def small_splits(spark: Any) -> Iterator[Any]:
-    """Parquet splits of 16 KiB: each test file becomes several ordered partitions."""
+    """Parquet splits of 4 KiB: each test file becomes several ordered partitions."""
     key = "spark.sql.files.maxPartitionBytes"
     before = spark.conf.get(key)
-    spark.conf.set(key, str(16 << 10))
+    spark.conf.set(key, str(4 << 10))
     yield spark
     spark.conf.set(key, before)
 

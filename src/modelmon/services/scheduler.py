@@ -18,6 +18,7 @@ from modelmon.capture import windows_needing_reevaluation
 from modelmon.errors import ConfigError, ConflictError, NotFoundError
 from modelmon.services import cron
 from modelmon.services.executor import run_execution
+from modelmon.services.lease import LeaseKeeper
 from modelmon.services.windows import Window, explicit_window, scheduled_window
 from modelmon.store import (
     Execution,
@@ -220,9 +221,16 @@ class Scheduler:
 
     def _execute(self, schedule: Schedule, execution: Execution) -> Execution | None:
         try:
-            ended = run_execution(
-                self._store, execution, schedule, data_dir=self._data_dir, clock=self._clock
-            )
+            with LeaseKeeper(
+                self._store,
+                execution,
+                owner=self._owner,
+                lease_seconds=self._lease_seconds,
+                clock=self._clock,
+            ):
+                ended = run_execution(
+                    self._store, execution, schedule, data_dir=self._data_dir, clock=self._clock
+                )
         except ConflictError as exc:
             # Our lease was taken over while we ran: the new owner's result stands.
             _log.warning("execution %d of %r was taken over: %s", execution.id, schedule.name, exc)
