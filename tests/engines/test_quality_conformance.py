@@ -108,11 +108,12 @@ def _same_statistics(
         other = spark.metrics[name]
         tolerance = auc_bound + 1e-12 if name == "auc" else 0.0
         assert other.value == pytest.approx(metric.value, rel=1e-9, abs=tolerance), name
-        # Both engines give a standard deviation (from their own draws) at this size.
-        assert math.isfinite(metric.standard_deviation), name
-        assert math.isfinite(other.standard_deviation), name
-        scale = max(metric.standard_deviation, 1e-9)
-        assert other.standard_deviation < 5 * scale + 1e-6, name
+        # Both engines give a standard deviation from their own 5 draws at this size: each is
+        # within a factor of about 5 of the truth, so they agree within a factor of 25.
+        ours, theirs = metric.standard_deviation, other.standard_deviation
+        assert math.isfinite(ours) and math.isfinite(theirs), name
+        assert (ours == 0.0) == (theirs == 0.0), name
+        assert ours == 0.0 or 1 / 25 < theirs / ours < 25, name
 
 
 @pytest.mark.parametrize("problem", list(MAKERS))
