@@ -312,3 +312,26 @@ def test_a_schedule_runs_multivariate_drift_on_a_server_computed_baseline(
         params={"name": "multivariate_pca_reconstruction_error", "start": "2026-11-01T00:00:00Z"},
     ).json()
     assert len(series[0]["points"]) == 1
+
+
+def test_any_execution_has_a_self_contained_html_report(
+    api: httpx.Client, clock: Any, capture_hour: Any
+) -> None:
+    api.post(
+        "/api/v1/schedules",
+        json={
+            "name": "health",
+            "model": "credit",
+            "version": "v1",
+            "monitor_type": "ServiceHealth",
+            "cron": HOURLY,
+        },
+    ).raise_for_status()
+    capture_hour(clock.now, seed=8)
+    clock.advance(H + timedelta(minutes=5))
+    [ran] = api.post("/api/v1/scheduler/tick").json()
+    page = api.get(f"/api/v1/executions/{ran['id']}/report.html")
+    assert page.status_code == 200, page.text
+    assert "health" in page.text
+    assert "service_throughput_per_min" in page.text
+    assert "default-src 'none'" in page.text  # opens without any network access

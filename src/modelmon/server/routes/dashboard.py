@@ -25,6 +25,7 @@ from modelmon import __version__
 from modelmon.errors import ConfigError, NotFoundError
 from modelmon.formats import sagemaker as sm
 from modelmon.reports import compare_features, execution_report, render_html_report
+from modelmon.reports.execution import render_execution_report
 from modelmon.server.auth import state_of
 from modelmon.server.routes.metrics import parse_matchers
 from modelmon.server.state import ServerState
@@ -647,16 +648,23 @@ def feature_distribution(execution_id: int, feature: str, request: Request) -> d
 
 @router.get("/executions/{execution_id}/report.html", response_class=HTMLResponse)
 def execution_html_report(execution_id: int, request: Request) -> HTMLResponse:
-    """A self-contained HTML report of a data-quality execution (one file, no network)."""
+    """A self-contained HTML report of an execution (one file, no network): data quality with
+    distributions, other monitors with their violations and metric points."""
     state = state_of(request)
     store = state.store
     execution = store.executions.get_execution(execution_id)
     schedule = store.schedules.get_schedule(execution.schedule_id)
     if schedule.monitor_type is not MonitorType.DATA_QUALITY:
-        raise NotFoundError(
-            f"Execution {execution_id} is a {schedule.monitor_type.value} execution; HTML "
-            "reports exist for DataQuality executions. Its files are at "
-            f"/api/v1/executions/{execution_id}/files/{{name}}."
+        return HTMLResponse(
+            render_execution_report(
+                execution,
+                schedule,
+                store.violations.list_violations(execution_id=execution_id),
+                store.metrics.execution_points(
+                    execution_id, execution.window_end, {"schedule": schedule.name}
+                ),
+                generated_at=state.clock(),
+            )
         )
     report = execution_report(
         execution.output_files,
