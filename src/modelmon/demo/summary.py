@@ -12,19 +12,20 @@ __all__ = ["summarise"]
 
 
 def summarise(result: DemoResult) -> str:
-    by_day: dict[int, list[str]] = defaultdict(list)
+    by_day: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for execution in result.executions:
         day = (datetime.fromisoformat(execution["window_start"]) - DAY_ONE).days + 1
-        features = sorted({v["feature"] for v in execution.get("violations") or []})
         if execution["status"] == "CompletedWithViolations":
-            by_day[day].append(f"{execution['monitor_type']}: {', '.join(features)}")
+            found = {v["feature"] for v in execution.get("violations") or []}
+            by_day[day][execution["monitor_type"]] |= found
     lines = [
         f"modelmon demo: {result.requests} requests through the proxy "
         f"({result.request_errors} errors), {len(result.executions)} monitoring executions, "
         f"{len(result.notifications)} alert notifications."
     ]
     for number, story_day in enumerate(STORY[: result.days], start=1):
-        found = sorted(set(by_day.get(number, [])))
+        monitors = by_day.get(number, {})
+        found = [f"{kind}: {', '.join(sorted(monitors[kind]))}" for kind in sorted(monitors)]
         lines.append(f"Day {number} ({story_day.title}): " + ("; ".join(found) or "no violations"))
     if result.notifications:
         lines.append("Alert notifications sent to the demo's webhook:")
