@@ -16,8 +16,8 @@ def summarise(result: DemoResult) -> str:
     for execution in result.executions:
         day = (datetime.fromisoformat(execution["window_start"]) - DAY_ONE).days + 1
         if execution["status"] == "CompletedWithViolations":
-            found = {v["feature"] for v in execution.get("violations") or []}
-            by_day[day][execution["monitor_type"]] |= found
+            features = {v["feature"] for v in execution.get("violations") or []}
+            by_day[day][execution["monitor_type"]] |= features
     lines = [
         f"modelmon demo: {result.requests} requests through the proxy "
         f"({result.request_errors} errors), {len(result.executions)} monitoring executions, "
