@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import os
 import ssl
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -15,8 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from modelmon.alerting.testing import WebhookReceiver
 from modelmon.server import testing as server_testing
@@ -32,7 +28,6 @@ from modelmon.store import (
 
 T0 = datetime(2026, 11, 2, tzinfo=UTC)
 H = timedelta(hours=1)
-POSTGRES_ENV = "MODELMON_TEST_POSTGRES_URI"
 
 
 # -- an HTTP receiver ----------------------------------------------------------------------------
@@ -105,31 +100,11 @@ def smtp(tmp_path: Path) -> Iterator[Smtp]:
 # -- a store on both databases --------------------------------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """An empty migrated store, on SQLite and on PostgreSQL (see tests/store/conftest.py)."""
-    if request.param == "sqlite":
-        with open_store(f"sqlite:///{tmp_path}/alerts.db", migrate=True) as store:
-            yield store
-        return
-    uri = os.environ.get(POSTGRES_ENV)
-    if not uri:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set but {POSTGRES_ENV} is not")
-        pytest.skip(f"PostgreSQL store tests need {POSTGRES_ENV} (.ci/postgres.sh start)")
-    base = make_url(uri)
-    admin = create_engine(base.set(drivername="postgresql+psycopg"))
-    schema = f"test_{uuid.uuid4().hex[:16]}"
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = base.update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        with open_store(url.render_as_string(hide_password=False), migrate=True) as store:
-            yield store
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+@pytest.fixture
+def any_store(new_store_uri: Callable[[], str]) -> Iterator[Store]:
+    """An empty migrated store, on SQLite and on PostgreSQL (``new_store_uri``)."""
+    with open_store(new_store_uri(), migrate=True) as store:
+        yield store
 
 
 # -- executions with chosen points ---------------------------------------------------------------

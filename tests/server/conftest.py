@@ -1,4 +1,5 @@
-"""A real server (uvicorn on 127.0.0.1) over the shared SQLite store, with a fake clock."""
+"""A real server (uvicorn on 127.0.0.1) over the credit store (SQLite and PostgreSQL), with a
+fake clock."""
 
 from __future__ import annotations
 
@@ -12,6 +13,12 @@ import pytest
 from modelmon.server import ServerState
 from modelmon.server.testing import running_server
 from modelmon.store import Store
+
+
+@pytest.fixture
+def store(credit_store_on_both: Store) -> Store:
+    """Every server test runs on SQLite and on PostgreSQL."""
+    return credit_store_on_both
 
 
 @pytest.fixture
