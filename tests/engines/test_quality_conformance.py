@@ -24,11 +24,11 @@ from hypothesis import strategies as st
 from modelmon.cli import main as cli_main
 from modelmon.cli import model_quality as cli_model_quality
 from modelmon.engines.spark import SparkEngine
-from modelmon.engines.spark_quality import DRAWS, QualityPartial, draw_masks
 from modelmon.errors import ConfigError, DatasetError
 from modelmon.formats.sagemaker_model_quality import ModelQualityStatistics
 from modelmon.monitors.model_quality import ModelQualityMonitor
 from modelmon.monitors.model_quality.data import QualityData
+from modelmon.monitors.model_quality.spark import DRAWS, QualityPartial, draw_masks
 from modelmon.stats.classification import (
     auc_binning_error,
     auc_from,

@@ -47,8 +47,12 @@ __all__ = [
     "SparkEngine",
     "is_spark_dataframe",
     "merge_in_order",
+    "partition_id",
+    "plain_text",
     "profile_frame",
     "profile_with_engine",
+    "spark_failure",
+    "text_kinds",
 ]
 
 _PARTIAL_SCHEMA = "pid int, rows long, profile binary"
@@ -180,7 +184,7 @@ def profile_frame(opened: SparkInput, *, merge_groups: int = 16) -> DatasetProfi
     _check_unique(names, where)
     with quiet_pandas_warning():
         try:
-            kinds = _text_kinds(frame, names) if opened.text else None
+            kinds = text_kinds(frame, names) if opened.text else None
             partials = frame.mapInArrow(
                 functools.partial(_profile_partition, names, kinds), _PARTIAL_SCHEMA
             )
@@ -195,7 +199,7 @@ def profile_frame(opened: SparkInput, *, merge_groups: int = 16) -> DatasetProfi
                 )
             rows = partials.collect()
         except Exception as error:
-            raise _failure(error, where) from error
+            raise spark_failure(error, where) from error
     ordered = sorted(rows, key=lambda row: int(row["pid"]))
     return merge_in_order(names, (bytes(row["profile"]) for row in ordered))
 
@@ -224,14 +228,14 @@ def _profile_partition(
     for batch in batches:
         if kinds is not None:
             batch = pa.RecordBatch.from_arrays(
-                [convert_text(_text(c), k) for c, k in zip(batch.columns, kinds, strict=True)],
+                [convert_text(plain_text(c), k) for c, k in zip(batch.columns, kinds, strict=True)],
                 names=names,
             )
         profile.update(batch)
-    yield _partial(_partition_id(), profile)
+    yield _partial(partition_id(), profile)
 
 
-def _text_kinds(frame: Any, names: list[str]) -> list[ColumnKind]:
+def text_kinds(frame: Any, names: list[str]) -> list[ColumnKind]:
     """The kind of each text column over all partitions (the local engine's rule, merged)."""
     kinds: list[ColumnKind] = ["null"] * len(names)
     for row in frame.mapInArrow(_partition_kinds, _KINDS_SCHEMA).collect():
@@ -245,9 +249,11 @@ def _partition_kinds(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBat
     for batch in batches:
         if kinds is None:
             kinds = ["null"] * batch.num_columns
-        kinds = [infer_text_kind(_text(c), k) for c, k in zip(batch.columns, kinds, strict=True)]
+        kinds = [
+            infer_text_kind(plain_text(c), k) for c, k in zip(batch.columns, kinds, strict=True)
+        ]
     yield pa.RecordBatch.from_pydict(
-        {"pid": pa.array([_partition_id()], pa.int32()), "kinds": [json.dumps(kinds or [])]}
+        {"pid": pa.array([partition_id()], pa.int32()), "kinds": [json.dumps(kinds or [])]}
     )
 
 
@@ -269,14 +275,14 @@ def _merge_partition(
         yield _partial(first, merge_in_order(names, blobs))
 
 
-def _partition_id() -> int:
+def partition_id() -> int:
     from pyspark import TaskContext
 
     context = TaskContext.get()
     return 0 if context is None else int(context.partitionId())
 
 
-def _text(array: pa.Array) -> pa.Array:
+def plain_text(array: pa.Array) -> pa.Array:
     # Spark may send large or view strings; the text rules work on plain ones.
     return array if array.type == pa.string() else array.cast(pa.string())
 
@@ -299,7 +305,7 @@ def _decode(blob: bytes) -> DatasetProfile:
 # -- on the driver ----------------------------------------------------------------------------
 
 
-def _failure(error: Exception, where: str) -> Exception:
+def spark_failure(error: Exception, where: str) -> Exception:
     """Spark's failure as modelmon's: bad data is the user's to fix; a failure of modelmon's own
     code on an executor is a bug and stays one."""
     if isinstance(error, DatasetError | ConfigError):

@@ -241,7 +241,7 @@ class ModelQualityMonitor:
     engine
         ``"local"`` (default), ``"spark"`` or a :class:`~modelmon.engines.spark.SparkEngine`; a
         Spark DataFrame as data is measured on its own session. Spark computes the same metrics
-        from mergeable partials (see :mod:`modelmon.engines.spark_quality`: counts exact,
+        from mergeable partials (see :mod:`modelmon.monitors.model_quality.spark`: counts exact,
         regression sums exact, AUC and curves from 10,000-bin score histograms). On Spark,
         segments and estimated performance are refused (ConfigError), a baseline has no
         calibration.json and a check makes no estimate.
@@ -449,7 +449,7 @@ class ModelQualityMonitor:
         attributes: Attributes,
         classes: list[str] | None,
     ) -> tuple[Measured | None, int, int, str]:
-        from modelmon.engines.spark_quality import measure_on_spark
+        from modelmon.monitors.model_quality.spark import measure_on_spark
 
         measured = measure_on_spark(
             engine,

@@ -44,7 +44,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from modelmon.engines.spark import SparkEngine, _failure, _partition_id, _text, _text_kinds
+from modelmon.engines.spark import SparkEngine, partition_id, plain_text, spark_failure, text_kinds
 from modelmon.engines.spark_session import quiet_pandas_warning, require_pyspark
 from modelmon.formats.datasets import Dataset, DatasetSource
 from modelmon.formats.sagemaker_model_quality import ModelQualityStatistics
@@ -241,13 +241,13 @@ def _partition(
     seed: int,
     batches: Iterator[pa.RecordBatch],
 ) -> Iterator[pa.RecordBatch]:
-    pid = _partition_id()
+    pid = partition_id()
     partial = QualityPartial()
     rows = 0
     for batch in batches:
         if kinds is not None:
             batch = pa.RecordBatch.from_arrays(
-                [convert_text(_text(c), k) for c, k in zip(batch.columns, kinds, strict=True)],
+                [convert_text(plain_text(c), k) for c, k in zip(batch.columns, kinds, strict=True)],
                 names=batch.schema.names,
             )
         dataset = Dataset(source, batch.schema, batch.num_rows, functools.partial(iter, [batch]))
@@ -306,12 +306,12 @@ def measure_on_spark(
     frame = opened.frame.select(*dict.fromkeys(wanted))
     with quiet_pandas_warning():
         try:
-            kinds = _text_kinds(frame, list(frame.columns)) if opened.text else None
+            kinds = text_kinds(frame, list(frame.columns)) if opened.text else None
             run = functools.partial(_partition, attributes, classes, source, kinds, seed)
             partials = frame.mapInArrow(run, "partial binary")
             merged = partials.rdd.map(_load).treeAggregate(QualityPartial(), _merge, _merge)
         except Exception as error:
-            raise _failure(error, source.description) from error
+            raise spark_failure(error, source.description) from error
     if merged.problems:
         _raise_first(merged, source)
     rows = sum(count for _, count in merged.pieces)
