@@ -67,6 +67,11 @@ def register(commands: Any) -> None:
     )
     _options(check, problem_required=False)
     check.add_argument("--baseline", required=True, metavar="DIR", help="baseline directory")
+    check.add_argument(
+        "--report",
+        metavar="FILE",
+        help="also write a self-contained HTML report (charts included, no network needed)",
+    )
     check.set_defaults(handler=_with_engine(_check), parser=check)
 
 
@@ -195,6 +200,16 @@ def _check(args: argparse.Namespace, engine: Any) -> int:
     monitor = _monitor(args, args.problem_type or baseline.problem_type, engine=engine)
     result = monitor.check(args.dataset, baseline)
     written = result.save(args.output)
+    if args.report:
+        from datetime import UTC, datetime
+
+        from modelmon.formats.atomic import atomic_file
+        from modelmon.reports.model_quality import render_model_quality_report
+
+        page = render_model_quality_report(result, baseline, generated_at=datetime.now(UTC))
+        with atomic_file(args.report) as sink:
+            sink.write(page.encode("utf-8"))
+        written = [*written, Path(args.report)]
     print(check_summary(result, written))
     return 1 if result.has_violations else 0
 
