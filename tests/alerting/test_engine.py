@@ -341,6 +341,22 @@ def test_model_quality_defaults_follow_the_metric_constraints(
     assert specs["model_quality_false_positive_rate"].condition.type == "above"
 
 
+def test_other_monitors_default_to_alerting_on_any_violation(
+    store: Store, make_schedule: Callable[..., Schedule]
+) -> None:
+    schedule = make_schedule("health", monitor_type=MonitorType.SERVICE_HEALTH)
+    [spec] = default_rules_for(schedule, {})
+    assert (spec.metric, spec.condition.type, spec.condition.threshold) == (
+        "monitor_violations",
+        "above",
+        0,
+    )
+    assert spec.matchers["schedule"] == "=health"
+    engine = AlertEngine(store, dispatcher=Dispatcher(store))
+    [created] = engine.ensure_default_rules(schedule, now=T0)  # no baseline needed
+    assert created.name == "health.violations"
+
+
 def test_alert_state_is_exported_for_prometheus(
     store: Store, engine: AlertEngine, run_execution: RunExecution, schedule: Schedule
 ) -> None:

@@ -173,6 +173,23 @@ def test_service_health_refuses_unknown_config_and_fails_an_empty_window(
         run(run_service_health, store, plan, 5, data_dir, clock)
 
 
+def test_service_health_calls_an_empty_window_after_traffic_an_outage(
+    store: Store, data_dir: Path, clock: Any
+) -> None:
+    plan = schedule(store, "v1", MonitorType.SERVICE_HEALTH)
+    for hour in range(3):
+        traffic(data_dir, hour)
+    for hour in range(3):
+        assert not run(run_service_health, store, plan, hour, data_dir, clock).has_violations
+    outage = run(run_service_health, store, plan, 3, data_dir, clock)  # nothing captured
+    assert violations(outage) == [("throughput_per_min", "throughput_history_check")]
+    assert "may be down" in outage.violations[0][2]
+    (throughput,) = store.metrics.query_points(
+        "service_throughput_per_min", {"model": MODEL}, start=T0, end=T0 + 5 * H
+    )
+    assert throughput.values[-1] == 0.0
+
+
 # -- prediction drift ---------------------------------------------------------------------------
 
 

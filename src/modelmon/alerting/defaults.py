@@ -19,6 +19,7 @@ from typing import Any
 from modelmon.alerting.rules import ConditionSpec, EvaluationSpec, RuleSpec
 from modelmon.formats import sagemaker as sm
 from modelmon.formats import sagemaker_model_quality as mq
+from modelmon.services.executor import VIOLATIONS_METRIC
 from modelmon.store import MonitorType, Schedule
 
 __all__ = ["DEFAULT_EVALUATION", "default_rules_for"]
@@ -119,12 +120,36 @@ def _model_quality_rules(schedule: Schedule, files: Mapping[str, Any]) -> list[R
     return rules
 
 
+def _violations_rule(schedule: Schedule) -> RuleSpec:
+    """Any violation the monitor reports: its own verdict already weighs sample size and noise
+    (Robust thresholds, intervals, history), so one such execution is enough."""
+    suffix = ".violations"
+    return RuleSpec(
+        name=schedule.name[: _NAME_LIMIT - len(suffix)] + suffix,
+        metric=VIOLATIONS_METRIC,
+        matchers={
+            "model": f"={schedule.model}",
+            "version": f"={schedule.version}",
+            "schedule": f"={schedule.name}",
+        },
+        condition=ConditionSpec.model_validate({"type": "above", "threshold": 0}),
+        evaluation=EvaluationSpec(m=1, n=1, missing="keep"),
+        severity="warning",
+        description=(
+            f"The {schedule.monitor_type.value} monitor {schedule.name} found $value violation(s)."
+        ),
+        channels=["*"],
+        allow_unknown_metric=True,
+    )
+
+
 def default_rules_for(schedule: Schedule, baseline_files: Mapping[str, Any]) -> list[RuleSpec]:
-    """The rules a new monitor gets (DataQuality and ModelQuality); [] for the other types."""
+    """The rules a new monitor gets: per feature for DataQuality, per metric constraint for
+    ModelQuality, and "any violation" for the other monitor types."""
     if schedule.monitor_type == MonitorType.MODEL_QUALITY:
         return _model_quality_rules(schedule, baseline_files)
     if schedule.monitor_type != MonitorType.DATA_QUALITY:
-        return []
+        return [_violations_rule(schedule)]
     constraints = _constraints(baseline_files)
     if constraints is None or not constraints.monitoring_config.evaluate_constraints:
         return []

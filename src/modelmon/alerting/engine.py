@@ -151,10 +151,13 @@ class AlertEngine:
         if not self._store.alerts.claim_defaults(schedule.id, now=now):
             return []
         try:
-            baseline = self._store.models.get_baseline(
-                schedule.model, schedule.version, schedule.monitor_type
-            )
-            specs = default_rules_for(schedule, baseline.files)
+            try:
+                files = self._store.models.get_baseline(
+                    schedule.model, schedule.version, schedule.monitor_type
+                ).files
+            except NotFoundError:
+                files = {}  # prediction drift, service health: no baseline needed
+            specs = default_rules_for(schedule, files)
         except ModelmonError as exc:
             _log.info("no default alert rules for schedule %r: %s", schedule.name, exc)
             return []

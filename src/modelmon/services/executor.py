@@ -13,9 +13,11 @@ from datetime import datetime
 
 from modelmon.errors import ModelmonError
 from modelmon.services.runners import RUNNERS, EmptyWindow, RunContext
-from modelmon.store import Execution, ExecutionStatus, Schedule, Store
+from modelmon.store import Execution, ExecutionStatus, Point, Schedule, Store
 
-__all__ = ["run_execution"]
+__all__ = ["VIOLATIONS_METRIC", "run_execution"]
+
+VIOLATIONS_METRIC = "monitor_violations"
 
 
 def run_execution(
@@ -41,7 +43,9 @@ def run_execution(
     try:
         outcome = runner(ctx)
         store.violations.add_violations(execution.id, outcome.violations, now=clock())
-        store.metrics.write_points(outcome.points, execution_id=execution.id)
+        # Every monitor's verdict as a number too, so one alert rule fits any monitor type.
+        count = Point(VIOLATIONS_METRIC, ctx.labels(), float(len(outcome.violations)), ctx.at)
+        store.metrics.write_points((*outcome.points, count), execution_id=execution.id)
     except EmptyWindow as empty:
         return _fail(store, execution, empty.reason, clock())
     except ModelmonError as exc:

@@ -24,7 +24,7 @@ from modelmon.monitors.service_health import (
     ServiceHealthResult,
     load_health_baseline,
 )
-from modelmon.services.runners.context import Outcome, RunContext
+from modelmon.services.runners.context import EmptyWindow, Outcome, RunContext
 from modelmon.store import MonitorType, Point
 
 __all__ = ["POINT_PREFIX", "run_service_health"]
@@ -46,7 +46,10 @@ def run_service_health(ctx: RunContext) -> Outcome:
     config = dict(ctx.config)
     check_keys(config, (*_MONITOR_OPTIONS, *_OWN_OPTIONS), ctx)
     monitor = ServiceHealthMonitor(**{k: config[k] for k in _MONITOR_OPTIONS if k in config})
-    table = ctx.read_window()
+    try:
+        table = ctx.read_window()
+    except EmptyWindow:
+        return _outage(ctx, _history(ctx, config)["throughput_per_min"])
     start, end = ctx.execution.window_start, ctx.execution.window_end
     result = monitor.check(
         table,
@@ -141,6 +144,25 @@ _METRICS = (
     "throughput_per_min",
     "error_rate",
 )
+
+
+def _outage(ctx: RunContext, throughput: list[float]) -> Outcome:
+    """No inference in a window of a model that had traffic: an outage, not a missing window.
+
+    Without earlier traffic the window stays SageMaker's Failed "no captured data"."""
+    if not any(value > 0 for value in throughput):
+        raise EmptyWindow
+    typical = sorted(throughput)[len(throughput) // 2]
+    description = (
+        f"no inference was captured in the window, against a typical {typical:.3g} per minute "
+        "before it: the model or its capture may be down."
+    )
+    return Outcome(
+        has_violations=True,
+        message="CompletedWithViolations: no traffic in the window (possible outage).",
+        violations=(("throughput_per_min", "throughput_history_check", description),),
+        points=(Point(POINT_PREFIX + "throughput_per_min", ctx.labels(), 0.0, ctx.at),),
+    )
 
 
 def _points(result: ServiceHealthResult, ctx: RunContext) -> Iterator[Point]:
