@@ -156,7 +156,7 @@ def test_read_series_takes_every_matching_series_at_once(any_store: Store) -> No
             Point("quality", labels, 1.0, T0),
         ]
     )
-    found = any_store.alerts.read_series(
+    found = any_store.metrics.read_series(
         "drift_", lambda name, labels: labels["model"] == "m", start=T0, end=T0 + timedelta(hours=2)
     )
     by_name = {s.name: s for s in found}

@@ -204,7 +204,7 @@ class AlertEngine:
                 and all(m.matches(labels.get(label, "")) for label, m in matchers.items())
             )
 
-        found = self._store.alerts.read_series(spec.metric_prefix, keep, start=start, end=end)
+        found = self._store.metrics.read_series(spec.metric_prefix, keep, start=start, end=end)
         return {(s.name, labels_hash(s.labels)): s for s in found}
 
     def _evaluate_rule(

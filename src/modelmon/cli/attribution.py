@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from modelmon.cli.options import add_reading_options
+
 __all__ = ["register"]
 
 
@@ -64,10 +66,7 @@ def _options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dataset", required=True, metavar="PATH", help="CSV, Parquet, JSON Lines or a directory"
     )
-    parser.add_argument(
-        "--dataset-format", choices=("csv", "parquet", "jsonl", "sagemaker-capture")
-    )
-    parser.add_argument("--csv-header", action=argparse.BooleanOptionalAction, default=None)
+    add_reading_options(parser)
     parser.add_argument(
         "--model",
         required=True,

@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
+from modelmon.cli.options import add_reading_options
 from modelmon.errors import ConfigError
 
 __all__ = ["register"]
@@ -88,10 +89,7 @@ def _options(parser: argparse.ArgumentParser, *, required: bool) -> None:
     parser.add_argument(
         "--dataset", required=True, metavar="PATH", help="CSV, Parquet, JSON Lines or a directory"
     )
-    parser.add_argument(
-        "--dataset-format", choices=("csv", "parquet", "jsonl", "sagemaker-capture")
-    )
-    parser.add_argument("--csv-header", action=argparse.BooleanOptionalAction, default=None)
+    add_reading_options(parser)
     parser.add_argument("--output", required=True, metavar="DIR", help="output directory")
     parser.add_argument("--label", required=required, metavar="COLUMN", help="observed label")
     parser.add_argument(

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from typing import Any
 
 from modelmon.cli import render
-from modelmon.engines.spark import SparkEngine
+from modelmon.cli.options import (
+    add_engine_options,
+    add_reading_options,
+    add_report_option,
+    with_engine,
+)
 from modelmon.monitors.data_quality import DataQualityMonitor, load_baseline
 
 __all__ = ["register"]
@@ -41,7 +45,7 @@ def register(commands: Any) -> None:
         action="store_true",
         help="treat a column mixing numbers and text as text instead of refusing it",
     )
-    baseline.set_defaults(handler=_with_engine(_baseline), parser=baseline)
+    baseline.set_defaults(handler=with_engine(_baseline), parser=baseline)
 
     check = actions.add_parser(
         "check",
@@ -63,12 +67,8 @@ def register(commands: Any) -> None:
         metavar="Q",
         help="control the false-discovery rate across features at Q (e.g. 0.05)",
     )
-    check.add_argument(
-        "--report",
-        metavar="FILE",
-        help="also write a self-contained HTML report (charts included, no network needed)",
-    )
-    check.set_defaults(handler=_with_engine(_check), parser=check)
+    add_report_option(check)
+    check.set_defaults(handler=with_engine(_check), parser=check)
 
 
 def _dataset_options(parser: argparse.ArgumentParser) -> None:
@@ -83,49 +83,11 @@ def _dataset_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dataset", required=True, metavar="PATH", help="CSV, Parquet, JSON Lines or a directory"
     )
-    parser.add_argument(
-        "--dataset-format",
-        choices=("csv", "parquet", "jsonl", "sagemaker-capture"),
-        help="override the format the extension implies",
-    )
-    parser.add_argument(
-        "--csv-header",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="whether CSV files start with a header row (default: detect)",
-    )
+    add_reading_options(parser)
     parser.add_argument(
         "--workers", type=int, metavar="N", help="threads of the local engine (default: all cores)"
     )
-    parser.add_argument(
-        "--engine",
-        choices=("local", "spark"),
-        default="local",
-        help="profile on this machine (default) or on Apache Spark (pip install 'modelmon[spark]')",
-    )
-    parser.add_argument(
-        "--spark-master",
-        metavar="URL",
-        help="Spark master for --engine spark: local[N], local[*] (default), spark://HOST:PORT, "
-        "yarn, k8s://...",
-    )
-
-
-def _with_engine(handler: Callable[[argparse.Namespace, Any], int]) -> Callable[..., int]:
-    """Run ``handler`` with the chosen engine, and stop a Spark session it started."""
-
-    def run(args: argparse.Namespace) -> int:
-        if args.spark_master is not None and args.engine != "spark":
-            args.parser.error("--spark-master needs --engine spark")
-        if args.engine == "local":
-            return handler(args, "local")
-        engine = SparkEngine(master=args.spark_master)
-        try:
-            return handler(args, engine)
-        finally:
-            engine.close()
-
-    return run
+    add_engine_options(parser, work="profile")
 
 
 def _baseline(args: argparse.Namespace, engine: Any) -> int:

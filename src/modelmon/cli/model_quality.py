@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import argparse
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelmon.cli import render
+from modelmon.cli.options import (
+    add_engine_options,
+    add_reading_options,
+    add_report_option,
+    with_engine,
+)
 
 if TYPE_CHECKING:  # the monitor pulls in numpy and scipy; only its commands load it
     from modelmon.monitors.model_quality import (
@@ -53,7 +59,7 @@ def register(commands: Any) -> None:
         metavar="K",
         help="suggested thresholds lie K baseline standard deviations from the baseline value",
     )
-    baseline.set_defaults(handler=_with_engine(_baseline), parser=baseline)
+    baseline.set_defaults(handler=with_engine(_baseline), parser=baseline)
 
     check = actions.add_parser(
         "check",
@@ -67,12 +73,8 @@ def register(commands: Any) -> None:
     )
     _options(check, problem_required=False)
     check.add_argument("--baseline", required=True, metavar="DIR", help="baseline directory")
-    check.add_argument(
-        "--report",
-        metavar="FILE",
-        help="also write a self-contained HTML report (charts included, no network needed)",
-    )
-    check.set_defaults(handler=_with_engine(_check), parser=check)
+    add_report_option(check)
+    check.set_defaults(handler=with_engine(_check), parser=check)
 
 
 def _options(parser: argparse.ArgumentParser, *, problem_required: bool) -> None:
@@ -120,49 +122,10 @@ def _options(parser: argparse.ArgumentParser, *, problem_required: bool) -> None
         metavar="A,B,...",
         help="the declared classes of a multiclass model (default: the baseline's)",
     )
-    parser.add_argument(
-        "--dataset-format",
-        choices=("csv", "parquet", "jsonl", "sagemaker-capture"),
-        help="override the format the extension implies",
+    add_reading_options(parser)
+    add_engine_options(
+        parser, work="measure", note="; no segments or estimated performance there yet"
     )
-    parser.add_argument(
-        "--csv-header",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="whether CSV files start with a header row (default: detect)",
-    )
-    parser.add_argument(
-        "--engine",
-        choices=("local", "spark"),
-        default="local",
-        help="measure on this machine (default) or on Apache Spark (pip install "
-        "'modelmon[spark]'; no segments or estimated performance there yet)",
-    )
-    parser.add_argument(
-        "--spark-master",
-        metavar="URL",
-        help="Spark master for --engine spark: local[N], local[*] (default), spark://HOST:PORT, "
-        "yarn, k8s://...",
-    )
-
-
-def _with_engine(handler: Callable[[argparse.Namespace, Any], int]) -> Callable[..., int]:
-    """Run ``handler`` with the chosen engine, and stop a Spark session it started."""
-
-    def run(args: argparse.Namespace) -> int:
-        if args.spark_master is not None and args.engine != "spark":
-            args.parser.error("--spark-master needs --engine spark")
-        if args.engine == "local":
-            return handler(args, "local")
-        from modelmon.engines.spark import SparkEngine
-
-        engine = SparkEngine(master=args.spark_master)
-        try:
-            return handler(args, engine)
-        finally:
-            engine.close()
-
-    return run
 
 
 def _monitor(args: argparse.Namespace, problem_type: str, **extra: Any) -> ModelQualityMonitor:

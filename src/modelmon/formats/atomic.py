@@ -9,7 +9,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["atomic_file"]
+from modelmon.errors import ConfigError
+
+__all__ = ["atomic_file", "output_directory"]
 
 
 @contextmanager
@@ -49,3 +51,13 @@ def _fsync_directory(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def output_directory(directory: str | os.PathLike[str]) -> Path:
+    """``directory``, created if needed, where a command writes its files; a ConfigError if it
+    is a file."""
+    out = Path(directory)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"The output {str(out)!r} exists and is not a directory.")
+    out.mkdir(parents=True, exist_ok=True)
+    return out

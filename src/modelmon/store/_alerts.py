@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,7 +22,6 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from modelmon.errors import ConflictError, NotFoundError
-from modelmon.store._records import Series
 from modelmon.store._schema import (
     alert_actions,
     alert_channels,
@@ -33,10 +32,8 @@ from modelmon.store._schema import (
     alert_silences,
     alert_transitions,
     alerts,
-    points,
-    series,
 )
-from modelmon.store._types import AnyRow, from_micros, require_utc, to_micros
+from modelmon.store._types import AnyRow, require_utc
 
 __all__ = [
     "ActionRecord",
@@ -720,51 +717,6 @@ class AlertStore:
         return [_record(RemediationRecord, row) for row in rows]
 
     # -- reading series ------------------------------------------------------------------------
-
-    def read_series(
-        self,
-        name_prefix: str,
-        keep: Callable[[str, dict[str, str]], bool],
-        *,
-        start: datetime,
-        end: datetime,
-    ) -> list[Series]:
-        """Every series whose name starts with ``name_prefix`` and that ``keep(name, labels)``
-        accepts, with its points in [start, end) (none if it has none there).
-
-        Alerting's read path: one rule over hundreds of series (``feature_baseline_drift_*``)
-        in two queries, where MetricStore.query_points would take two per metric name.
-        """
-        start_us, end_us = to_micros(start, "start"), to_micros(end, "end")
-        with self._engine.connect() as connection:
-            query = select(series.c.id, series.c.name, series.c.labels)
-            if name_prefix:
-                query = query.where(series.c.name.startswith(name_prefix, autoescape=True))
-            wanted = {
-                row.id: (row.name, dict(row.labels))
-                for row in connection.execute(query)
-                if keep(row.name, row.labels)
-            }
-            found: dict[int, tuple[list[datetime], list[float]]] = {i: ([], []) for i in wanted}
-            ids = list(wanted)
-            for offset in range(0, len(ids), _IN_CHUNK):
-                rows = connection.execute(
-                    select(points.c.series_id, points.c.time_us, points.c.value)
-                    .where(
-                        points.c.series_id.in_(ids[offset : offset + _IN_CHUNK]),
-                        points.c.time_us >= start_us,
-                        points.c.time_us < end_us,
-                    )
-                    .order_by(points.c.series_id, points.c.time_us)
-                )
-                for series_id, time_us, value in rows:
-                    times, values = found[series_id]
-                    times.append(from_micros(time_us))
-                    values.append(math.nan if value is None else value)
-        return [
-            Series(wanted[i][0], wanted[i][1], tuple(times), tuple(values))
-            for i, (times, values) in found.items()
-        ]
 
     # -- default rules -------------------------------------------------------------------------
 

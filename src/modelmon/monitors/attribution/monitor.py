@@ -27,9 +27,9 @@ import numpy as np
 
 from modelmon.errors import ConfigError
 from modelmon.formats import clarify
+from modelmon.formats.atomic import output_directory
 from modelmon.models import Model, json_scalar, load_model
 from modelmon.monitors.attribution.shap_values import AGGREGATIONS, METHODS, explain, global_values
-from modelmon.monitors.bias.monitor import output_directory
 from modelmon.monitors.bias.reading import read_columns
 from modelmon.stats.ndcg import ndcg
 

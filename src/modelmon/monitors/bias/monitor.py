@@ -21,6 +21,7 @@ import numpy as np
 
 from modelmon.errors import ConfigError
 from modelmon.formats import clarify
+from modelmon.formats.atomic import output_directory
 from modelmon.monitors.bias.analysis import BiasSettings, FacetSelection, analyse, resolve_facets
 from modelmon.monitors.bias.drift import MetricDrift, compare
 from modelmon.monitors.bias.facets import FacetSpec, parse_value_or_threshold
@@ -449,11 +450,3 @@ def _config_json(settings: BiasSettings, selections: list[FacetSelection]) -> di
             predictor["probability"] = settings.probability_attribute
         config["predictor"] = predictor
     return config
-
-
-def output_directory(directory: str | os.PathLike[str]) -> Path:
-    out = Path(directory)
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"The output {str(out)!r} exists and is not a directory.")
-    out.mkdir(parents=True, exist_ok=True)
-    return out

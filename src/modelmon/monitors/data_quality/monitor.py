@@ -21,7 +21,7 @@ from modelmon.engines.local import profile_dataset
 from modelmon.engines.spark import is_spark_dataframe, profile_with_engine
 from modelmon.errors import ConfigError, DatasetError, NotFoundError
 from modelmon.formats import sagemaker as sm
-from modelmon.formats.atomic import atomic_file
+from modelmon.formats.atomic import atomic_file, output_directory
 from modelmon.formats.datasets import Dataset, DatasetFormat, DatasetSource, open_dataset
 from modelmon.monitors.data_quality.checks import evaluate
 from modelmon.monitors.data_quality.drift import FeatureDrift
@@ -64,7 +64,7 @@ class DataQualityBaseline:
     def save(self, directory: str | os.PathLike[str]) -> tuple[Path, Path]:
         """Write ``statistics.json`` and ``constraints.json`` into ``directory`` atomically
         (and the row sample, ``multivariate_reference.parquet``, when there is one)."""
-        out = _output_directory(directory)
+        out = output_directory(directory)
         sm.write_statistics(out / STATISTICS, self.statistics)
         sm.write_constraints(out / CONSTRAINTS, self.constraints)
         if self.reference is not None:
@@ -152,7 +152,7 @@ class DataQualityResult:
 
     def save(self, directory: str | os.PathLike[str]) -> list[Path]:
         """Write statistics, violations and the drift report into ``directory`` atomically."""
-        out = _output_directory(directory)
+        out = output_directory(directory)
         sm.write_statistics(out / STATISTICS, self.statistics)
         sm.write_violations(out / VIOLATIONS, sm.Violations(self.violations))
         sm.write_json_atomic(out / DRIFT_REPORT, self.drift_report())
@@ -387,14 +387,6 @@ def _check_choice(owner: str, parameter: str, value: object, choices: Sequence[s
             f"The {parameter!r} parameter of {owner} must be one of {options}. "
             f"Got {value!r} instead."
         )
-
-
-def _output_directory(directory: str | os.PathLike[str]) -> Path:
-    out = Path(directory)
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"The output {str(out)!r} exists and is not a directory.")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
 
 
 def _positional(constraints: sm.Constraints) -> bool:

@@ -20,6 +20,7 @@ from modelmon.engines.spark import SparkEngine, is_spark_dataframe
 from modelmon.errors import ConfigError, DatasetError, NotFoundError
 from modelmon.formats import sagemaker as sm
 from modelmon.formats import sagemaker_model_quality as mq
+from modelmon.formats.atomic import output_directory
 from modelmon.formats.datasets import DatasetFormat, open_dataset
 from modelmon.monitors.model_quality.constraints import check_constraints, suggest_constraints
 from modelmon.monitors.model_quality.data import (
@@ -81,7 +82,7 @@ class ModelQualityBaseline:
     def save(self, directory: str | os.PathLike[str]) -> list[Path]:
         """Write statistics.json, constraints.json (and calibration.json,
         segment_constraints.json) atomically."""
-        out = _output_directory(directory)
+        out = output_directory(directory)
         mq.write_statistics(out / STATISTICS, self.statistics)
         mq.write_constraints(out / CONSTRAINTS, self.constraints)
         written = [out / STATISTICS, out / CONSTRAINTS]
@@ -183,7 +184,7 @@ class ModelQualityResult:
 
     def save(self, directory: str | os.PathLike[str]) -> list[Path]:
         """Write the report files into ``directory`` atomically."""
-        out = _output_directory(directory)
+        out = output_directory(directory)
         written = []
         if self.statistics is not None:
             mq.write_statistics(out / STATISTICS, self.statistics)
@@ -627,11 +628,3 @@ def _fraction(owner: str, parameter: str, value: object, *, open_ends: bool = Fa
 def _positive_int(owner: str, parameter: str, value: object, *, minimum: int = 1) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
         _bad(owner, parameter, f"an int >= {minimum}", value)
-
-
-def _output_directory(directory: str | os.PathLike[str]) -> Path:
-    out = Path(directory)
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"The output {str(out)!r} exists and is not a directory.")
-    out.mkdir(parents=True, exist_ok=True)
-    return out

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from modelmon.errors import ConfigError
+from modelmon.formats.atomic import output_directory
 from modelmon.formats.sagemaker import JsonObject, write_json_atomic
 
 __all__ = [
@@ -21,7 +22,6 @@ __all__ = [
     "Violation",
     "check_count",
     "exit_message",
-    "output_directory",
     "save_report",
     "violations_json",
 ]
@@ -51,15 +51,6 @@ def violations_json(violations: Iterable[Violation]) -> JsonObject:
             for v in violations
         ]
     }
-
-
-def output_directory(directory: str | os.PathLike[str]) -> Path:
-    """``directory``, created if needed; a ConfigError if it is a file."""
-    out = Path(directory)
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"The output {str(out)!r} exists and is not a directory.")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
 
 
 def save_report(

@@ -32,12 +32,12 @@ from pathlib import Path
 import pyarrow as pa
 
 from modelmon.errors import BaselineFormatError, ConfigError, NotFoundError
+from modelmon.formats.atomic import output_directory
 from modelmon.formats.sagemaker import JsonObject, write_json_atomic
 from modelmon.monitors.prediction_drift.reporting import (
     Violation,
     check_count,
     exit_message,
-    output_directory,
     save_report,
 )
 from modelmon.monitors.service_health.summary import PERCENTILES, HealthSummary, summarize
